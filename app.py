@@ -1,0 +1,41 @@
+"""Entry point: `python app.py [--demo]` runs the dev server; `gunicorn app:server` serves it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from dashapp import context_of, create_app
+from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from dashapp.settings import Settings, SettingsError
+
+
+def _settings(argv: list[str]) -> Settings:
+    parser = argparse.ArgumentParser(description="StockTracker portfolio dashboard")
+    parser.add_argument(
+        "--demo", action="store_true", help="offline demo market and demo portfolio"
+    )
+    arguments, _ = parser.parse_known_args(argv)
+    environ = dict(os.environ)
+    if arguments.demo:
+        environ["STOCKTRACKER_DEMO"] = "1"
+    try:
+        return Settings.from_env(environ)
+    except SettingsError as error:
+        sys.exit(f"StockTracker cannot start: {error}")
+
+
+settings = _settings(sys.argv[1:] if __name__ == "__main__" else [])
+app = create_app(settings)
+server = app.server
+# The Celery app for `celery -A app:celery worker`, present when REDIS_URL is set.
+celery = server.extensions.get("celery")
+
+if settings.demo:
+    # Seeding and warming happen before the first request, never on a request's path.
+    demo_portfolio = seed_demo_portfolio(context_of(app))
+    warm_demo_cache(context_of(app), demo_portfolio)
+
+if __name__ == "__main__":
+    app.run(host=settings.host, port=settings.port, debug=False)

@@ -1,0 +1,85 @@
+"""StockTracker: the application factory that builds the Dash app around a Flask server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import diskcache
+from celery import Celery
+from dash import CeleryManager, Dash, DiskcacheManager
+from flask import Flask
+
+from dashapp.api.portfolios import api_blueprint
+from dashapp.clock import Clock
+from dashapp.market.providers import MarketDataProvider
+from dashapp.services.context import AppContext, build_context
+from dashapp.settings import Settings
+from dashapp.ui import shell
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+CONTEXT_KEY = "stocktracker"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    provider: MarketDataProvider | None = None,
+) -> Dash:
+    """Build a Dash app with its Flask server, database, price store and callbacks.
+
+    Nothing happens at import time; each call builds an independent app (tests build many).
+    """
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level)
+    app_context = build_context(settings, clock=clock, provider=provider)
+    server = Flask("dashapp")
+    # Background-callback job handles are signed with this key: every worker must share it.
+    server.secret_key = settings.secret_key
+    server.extensions[CONTEXT_KEY] = app_context
+    manager = _background_manager(app_context)
+    if isinstance(manager, CeleryManager):
+        server.extensions["celery"] = manager.handle
+    app = Dash(
+        "dashapp",
+        server=server,
+        title="StockTracker",
+        assets_folder=str(ASSETS_DIR),
+        suppress_callback_exceptions=True,
+        background_callback_manager=manager,
+        external_stylesheets=[],
+        update_title=None,
+    )
+    app.layout = lambda: shell.layout(app_context)
+    shell.register_callbacks(app, app_context)
+    server.register_blueprint(api_blueprint(app_context))
+    return app
+
+
+def context_of(app: Dash) -> AppContext:
+    return app.server.extensions[CONTEXT_KEY]
+
+
+def _background_manager(app_context: AppContext) -> DiskcacheManager | CeleryManager:
+    """Celery on Redis when REDIS_URL is set (several hosts), else diskcache under CACHE_DIR.
+
+    The diskcache must be a shared directory: a private one per process makes jobs started by
+    one gunicorn worker invisible to the worker that the browser polls next.
+    """
+    settings = app_context.settings
+    if settings.redis_url:
+        return CeleryManager(celery_app(settings))
+    return DiskcacheManager(diskcache.Cache(str(Path(settings.cache_dir) / "callbacks")))
+
+
+def celery_app(settings: Settings) -> Celery:
+    """The Celery app that runs background callbacks (`celery -A app:celery worker`)."""
+    application = Celery("stocktracker", broker=settings.redis_url, backend=settings.redis_url)
+    application.conf.update(
+        task_serializer="json", result_serializer="json", accept_content=["json"]
+    )
+    return application
+
+
+__all__ = ["context_of", "create_app"]

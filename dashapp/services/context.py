@@ -1,0 +1,88 @@
+"""The wired-up parts one process needs: database, clock, calendar, provider, price store, caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import diskcache
+
+from dashapp.clock import Clock, SystemClock
+from dashapp.db.engine import Database
+from dashapp.db.migrate import upgrade_to_head
+from dashapp.market.calendar import MarketCalendar
+from dashapp.market.demo import DemoMarket
+from dashapp.market.fetch_lock import FetchLocks
+from dashapp.market.fetch_log import FetchLogRecorder
+from dashapp.market.freshness import FreshnessPolicy
+from dashapp.market.price_store import PriceStore
+from dashapp.market.providers import MarketDataProvider, RequestRecorder
+from dashapp.market.yahoo import YahooMarket
+from dashapp.settings import Settings
+from dashapp.telemetry.counters import Counters
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    calendar: MarketCalendar
+    provider: MarketDataProvider
+    store: PriceStore
+    counters: Counters
+    cache: diskcache.Cache
+
+    @property
+    def is_demo_data(self) -> bool:
+        return self.provider.name == "demo"
+
+    def close(self) -> None:
+        self.cache.close()
+        self.db.dispose()
+
+
+def make_provider(
+    settings: Settings, clock: Clock, recorder: RequestRecorder
+) -> MarketDataProvider:
+    if settings.market_data == "demo":
+        return DemoMarket(clock, recorder=recorder)
+    return YahooMarket(
+        clock,
+        recorder,
+        chunk_size=settings.yahoo_chunk_size,
+        max_workers=settings.yahoo_max_workers,
+        timeout=settings.upstream_timeout_seconds,
+        tz_cache_dir=settings.instance_dir / "yfinance",
+    )
+
+
+def build_context(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    provider: MarketDataProvider | None = None,
+    migrate: bool = True,
+) -> AppContext:
+    """Wire every part from `settings`; tests pass a frozen clock or a faulty provider."""
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
+    db = Database.from_url(settings.database_url)
+    if migrate:
+        upgrade_to_head(db.engine, settings.instance_dir)
+    calendar = MarketCalendar()
+    provider = provider or make_provider(settings, clock, FetchLogRecorder(db))
+    counters = Counters()
+    store = PriceStore(
+        db,
+        provider,
+        calendar,
+        clock,
+        FreshnessPolicy(calendar, settings.fresh_intraday_seconds),
+        FetchLocks(db, Path(settings.cache_dir) / "locks"),
+        counters,
+        heal_sessions=settings.self_heal_sessions,
+    )
+    cache = diskcache.Cache(str(Path(settings.cache_dir) / "results"))
+    return AppContext(settings, db, clock, calendar, provider, store, counters, cache)

@@ -1,0 +1,202 @@
+"""Use cases about portfolios and their holdings, for the dashboard, the API and jobs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from dashapp.analytics.holdings import open_positions, portfolio_totals, positions, valuation
+from dashapp.db.models import Portfolio, Transaction
+from dashapp.services.context import AppContext
+
+TRANSACTION_COLUMNS = ("id", "trade_date", "kind", "ticker", "quantity", "price", "fees")
+HOLDING_COLUMNS = (
+    "ticker",
+    "quantity",
+    "average_cost",
+    "cost_basis",
+    "price",
+    "previous_close",
+    "day_change",
+    "day_change_pct",
+    "market_value",
+    "unrealized_gain",
+    "unrealized_gain_pct",
+    "weight",
+    "as_of",
+    "fetched_at",
+    "source",
+    "freshness",
+    "freshness_reason",
+)
+
+
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+MAX_NAME_LENGTH = 120
+
+
+class InvalidInput(ValueError):
+    """User input that cannot be accepted; `field` names what to fix."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class PortfolioNotFound(LookupError):
+    def __init__(self, portfolio_id: int) -> None:
+        super().__init__(f"portfolio {portfolio_id} does not exist")
+        self.portfolio_id = portfolio_id
+
+
+@dataclass(frozen=True)
+class PortfolioSummary:
+    id: int
+    name: str
+    base_currency: str
+    version: int
+    transaction_count: int = 0
+
+
+@dataclass(frozen=True)
+class HoldingsView:
+    """What the dashboard and `/api/portfolios/<id>/holdings` show for one portfolio."""
+
+    portfolio: PortfolioSummary
+    holdings: pd.DataFrame
+    totals: dict[str, object]
+    as_of: datetime | None
+    is_demo: bool
+
+
+def list_portfolios(ctx: AppContext) -> list[PortfolioSummary]:
+    counts = (
+        select(Transaction.portfolio_id, func.count().label("n"))
+        .group_by(Transaction.portfolio_id)
+        .subquery()
+    )
+    query = (
+        select(Portfolio, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.portfolio_id == Portfolio.id)
+        .order_by(Portfolio.name, Portfolio.id)
+    )
+    with ctx.db.session() as session:
+        return [_summary(portfolio, count) for portfolio, count in session.execute(query)]
+
+
+def create_portfolio(ctx: AppContext, name: str, base_currency: str = "USD") -> PortfolioSummary:
+    """A new empty portfolio; raises InvalidInput naming the field that is wrong."""
+    clean_name = (name or "").strip()
+    currency = (base_currency or "").strip().upper()
+    if not clean_name:
+        raise InvalidInput("name", "a portfolio needs a name")
+    if len(clean_name) > MAX_NAME_LENGTH:
+        raise InvalidInput("name", f"at most {MAX_NAME_LENGTH} characters")
+    if not CURRENCY_PATTERN.match(currency):
+        raise InvalidInput("base_currency", "a three-letter ISO code such as USD")
+    with ctx.db.session() as session:
+        portfolio = Portfolio(name=clean_name, base_currency=currency, version=1)
+        session.add(portfolio)
+        session.flush()
+        return _summary(portfolio)
+
+
+def get_portfolio(ctx: AppContext, portfolio_id: int) -> PortfolioSummary:
+    with ctx.db.session() as session:
+        portfolio = session.get(Portfolio, portfolio_id)
+        if portfolio is None:
+            raise PortfolioNotFound(portfolio_id)
+        return _summary(portfolio)
+
+
+def transactions_frame(ctx: AppContext, portfolio_id: int) -> pd.DataFrame:
+    """The portfolio's ledger as a DataFrame in the column layout analytics expects."""
+    query = (
+        select(*(getattr(Transaction, name) for name in TRANSACTION_COLUMNS))
+        .where(Transaction.portfolio_id == portfolio_id)
+        .order_by(Transaction.trade_date, Transaction.id)
+    )
+    with ctx.db.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    frame = pd.DataFrame(rows, columns=list(TRANSACTION_COLUMNS))
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).astype("datetime64[ns]")
+    for column in ("quantity", "price", "fees"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def held_tickers(ctx: AppContext, portfolio_id: int | None = None) -> list[str]:
+    """Every ticker that appears in a ledger (of one portfolio, or of all)."""
+    query = select(Transaction.ticker).where(Transaction.ticker.is_not(None)).distinct()
+    if portfolio_id is not None:
+        query = query.where(Transaction.portfolio_id == portfolio_id)
+    with ctx.db.session() as session:
+        return sorted(session.scalars(query))
+
+
+def first_trade_date(ctx: AppContext, portfolio_id: int) -> date | None:
+    query = select(func.min(Transaction.trade_date)).where(Transaction.portfolio_id == portfolio_id)
+    with ctx.db.session() as session:
+        return session.execute(query).scalar_one_or_none()
+
+
+def holdings_view(ctx: AppContext, portfolio_id: int) -> HoldingsView:
+    """Open positions valued at the latest cached prices, each with its provenance.
+
+    Reads the database only: no provider call happens here.
+    """
+    portfolio = get_portfolio(ctx, portfolio_id)
+    ledger = transactions_frame(ctx, portfolio_id)
+    every_position = positions(ledger)
+    held = open_positions(every_position)
+    prices = ctx.store.latest_prices(held.index)
+    # Closed positions stay in the valuation so their realized gains count in the totals.
+    valued = valuation(every_position, prices["price"], prices["previous_close"])
+    totals = portfolio_totals(valued)
+    holdings = open_positions(valued).join(
+        prices[["as_of", "fetched_at", "source", "state", "reason"]].rename(
+            columns={"state": "freshness", "reason": "freshness_reason"}
+        )
+    )
+    holdings = holdings.rename(columns={"shares": "quantity"}).reset_index(names="ticker")
+    holdings["day_change_pct"] = holdings["day_change"] / (
+        holdings["previous_close"] * holdings["quantity"]
+    )
+    as_of = prices["as_of"].max() if prices["as_of"].notna().any() else None
+    return HoldingsView(
+        portfolio=portfolio,
+        holdings=holdings[list(HOLDING_COLUMNS)].sort_values("market_value", ascending=False),
+        totals=totals,
+        as_of=None if as_of is None else as_of.to_pydatetime(),
+        is_demo=ctx.is_demo_data,
+    )
+
+
+def refresh_portfolio_prices(ctx: AppContext, portfolio_id: int) -> dict[str, str]:
+    """Fill the price cache for one portfolio's tickers (history since its first trade, quotes).
+
+    Background work only. Returns the errors by ticker; the cache keeps what it had for those.
+    """
+    tickers = held_tickers(ctx, portfolio_id)
+    start = first_trade_date(ctx, portfolio_id)
+    if not tickers or start is None:
+        return {}
+    today = ctx.clock.now().date()
+    report = ctx.store.fill(tickers, start, today)
+    quotes = ctx.store.refresh_quotes(tickers)
+    return {**report.errors, **quotes.errors}
+
+
+def _summary(portfolio: Portfolio, transaction_count: int = 0) -> PortfolioSummary:
+    return PortfolioSummary(
+        id=portfolio.id,
+        name=portfolio.name,
+        base_currency=portfolio.base_currency,
+        version=portfolio.version,
+        transaction_count=transaction_count,
+    )

@@ -1,0 +1,165 @@
+"""The one place that reads the environment: a frozen Settings object built at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+MARKET_DATA_CHOICES = ("yahoo", "demo")
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    """A setting in the environment is malformed; the message names the variable."""
+
+    def __init__(self, variable: str, reason: str) -> None:
+        super().__init__(f"{variable}: {reason}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one process. Build it with `Settings.from_env()`."""
+
+    instance_dir: Path = Path("instance")
+    database_url: str = ""
+    cache_dir: Path = Path("instance/cache")
+    redis_url: str | None = None
+    market_data: str = "yahoo"
+    demo: bool = False
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8050
+    fresh_intraday_seconds: int = 300
+    self_heal_sessions: int = 3
+    yahoo_chunk_size: int = 50
+    yahoo_max_workers: int = 4
+    upstream_timeout_seconds: float = 10.0
+    upstream_requests_per_minute: int = 120
+    breaker_failure_threshold: int = 5
+    breaker_reset_seconds: float = 60.0
+    risk_free_rate: float = 0.0
+    max_import_bytes: int = 2_000_000
+    max_import_rows: int = 20_000
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every STOCKTRACKER setting from `environ` (default: os.environ).
+
+        Raises SettingsError naming the variable when a value cannot be parsed.
+        """
+        env = os.environ if environ is None else environ
+        instance_dir = Path(env.get("INSTANCE_DIR", "instance"))
+        demo = _boolean(env, "STOCKTRACKER_DEMO", False)
+        market_data = env.get("MARKET_DATA", "demo" if demo else "yahoo").strip().lower()
+        if market_data not in MARKET_DATA_CHOICES:
+            raise SettingsError("MARKET_DATA", f"must be one of {', '.join(MARKET_DATA_CHOICES)}")
+        database_url = env.get("DATABASE_URL", "").strip()
+        if not database_url:
+            database_url = f"sqlite:///{(instance_dir / 'stocktracker.db').resolve()}"
+        elif "://" not in database_url:
+            raise SettingsError(
+                "DATABASE_URL", "must be a URL such as postgresql+psycopg://host/db"
+            )
+        # Heroku-style platforms hand out postgres:// URLs; SQLAlchemy wants a driver name.
+        for prefix in ("postgres://", "postgresql://"):
+            if database_url.startswith(prefix):
+                database_url = "postgresql+psycopg://" + database_url[len(prefix) :]
+        redis_url = env.get("REDIS_URL", "").strip() or None
+        if redis_url is not None and not redis_url.startswith(("redis://", "rediss://")):
+            raise SettingsError("REDIS_URL", "must start with redis:// or rediss://")
+        settings = cls(
+            instance_dir=instance_dir,
+            database_url=database_url,
+            cache_dir=Path(env.get("CACHE_DIR", str(instance_dir / "cache"))),
+            redis_url=redis_url,
+            market_data=market_data,
+            demo=demo,
+            secret_key=env.get("SECRET_KEY") or secrets.token_hex(32),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_integer(env, "PORT", 8050, minimum=1, maximum=65535),
+            fresh_intraday_seconds=_integer(env, "FRESH_INTRADAY_SECONDS", 300, minimum=1),
+            self_heal_sessions=_integer(env, "SELF_HEAL_SESSIONS", 3, minimum=0, maximum=30),
+            yahoo_chunk_size=_integer(env, "YAHOO_CHUNK_SIZE", 50, minimum=1, maximum=200),
+            yahoo_max_workers=_integer(env, "YAHOO_MAX_WORKERS", 4, minimum=1, maximum=16),
+            upstream_timeout_seconds=_number(env, "UPSTREAM_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            upstream_requests_per_minute=_integer(
+                env, "UPSTREAM_REQUESTS_PER_MINUTE", 120, minimum=1
+            ),
+            breaker_failure_threshold=_integer(env, "BREAKER_FAILURE_THRESHOLD", 5, minimum=1),
+            breaker_reset_seconds=_number(env, "BREAKER_RESET_SECONDS", 60.0, minimum=1.0),
+            risk_free_rate=_number(env, "RISK_FREE_RATE", 0.0, minimum=-1.0, maximum=1.0),
+            max_import_bytes=_integer(env, "MAX_IMPORT_BYTES", 2_000_000, minimum=1),
+            max_import_rows=_integer(env, "MAX_IMPORT_ROWS", 20_000, minimum=1),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise SettingsError(name, f"expected a yes/no value such as 1 or 0, got {raw!r}")
+
+
+def _integer(
+    env: Mapping[str, str],
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(name, f"expected a whole number, got {raw!r}") from None
+    _check_range(name, value, minimum, maximum)
+    return value
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(name, f"expected a number, got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise SettingsError(name, f"expected a finite number, got {raw!r}")
+    _check_range(name, value, minimum, maximum)
+    return value
+
+
+def _check_range(name: str, value: float, minimum: float | None, maximum: float | None) -> None:
+    if minimum is not None and value < minimum:
+        raise SettingsError(name, f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(name, f"must be at most {maximum}, got {value}")

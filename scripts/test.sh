@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install everything into .venv and run the linters and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements-dev.txt
+.venv/bin/ruff check dashapp tests bench app.py
+.venv/bin/ruff format --check dashapp tests bench app.py
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,95 @@
+"""The JSON API as a script would use it: lists, holdings with provenance, clean errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from dashapp import context_of
+from dashapp.db.models import Transaction
+from dashapp.market.freshness import STATES
+from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from dashapp.services.portfolios import create_portfolio
+
+
+@pytest.fixture
+def demo_id(app) -> int:
+    context = context_of(app)
+    portfolio_id = seed_demo_portfolio(context)
+    warm_demo_cache(context, portfolio_id)
+    return portfolio_id
+
+
+def test_empty_database_lists_no_portfolios(client):
+    response = client.get("/api/portfolios")
+    assert response.status_code == 200
+    assert response.get_json() == []
+
+
+def test_lists_portfolios_with_their_version(client, demo_id):
+    assert client.get("/api/portfolios").get_json() == [
+        {"id": demo_id, "name": "Demo portfolio", "base_currency": "USD", "version": 1}
+    ]
+
+
+def test_holdings_carry_values_and_provenance(client, demo_id):
+    body = client.get(f"/api/portfolios/{demo_id}/holdings").get_json()
+    holdings = body["holdings"]
+    assert body["portfolio"]["id"] == demo_id
+    # 12 demo tickers traded by 2024-12-04 (COST comes in 2025); JNJ is partly sold.
+    assert len(holdings) == 12
+    for holding in holdings:
+        assert holding["freshness"] in STATES
+        assert holding["source"] == "demo"
+        assert holding["as_of"] and holding["fetched_at"]
+        assert math.isclose(
+            holding["market_value"], holding["quantity"] * holding["price"], rel_tol=1e-9
+        )
+    assert math.isclose(sum(h["weight"] for h in holdings), 1.0, rel_tol=1e-9)
+    assert math.isclose(
+        body["totals"]["market_value"], sum(h["market_value"] for h in holdings), rel_tol=1e-9
+    )
+    assert body["demo_data"] is True
+
+
+def test_after_close_with_warm_cache_every_price_is_fresh(client, demo_id):
+    holdings = client.get(f"/api/portfolios/{demo_id}/holdings").get_json()["holdings"]
+    assert {h["freshness"] for h in holdings} == {"fresh"}
+
+
+def test_holding_without_price_is_null_and_missing_not_zero(client, app):
+    context = context_of(app)
+    portfolio = create_portfolio(context, "Unpriced")
+    with context.db.session() as session:
+        session.add(
+            Transaction(
+                portfolio_id=portfolio.id,
+                trade_date=context.clock.now().date(),
+                kind="BUY",
+                ticker="NEWCO",
+                quantity=10,
+                price=5.0,
+                fees=0.0,
+            )
+        )
+    body = client.get(f"/api/portfolios/{portfolio.id}/holdings").get_json()
+    [holding] = body["holdings"]
+    assert holding["price"] is None
+    assert holding["market_value"] is None
+    assert holding["freshness"] == "missing"
+    assert body["totals"]["missing_count"] == 1
+    assert body["totals"]["market_value"] is None
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "-1", "1.5", "9" * 40])
+def test_malformed_id_is_a_400_json_error(client, bad_id):
+    response = client.get(f"/api/portfolios/{bad_id}/holdings")
+    assert response.status_code == 400
+    assert "error" in response.get_json()
+
+
+def test_unknown_id_is_a_404_json_error(client):
+    response = client.get("/api/portfolios/424242/holdings")
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "portfolio 424242 does not exist"}

@@ -1,0 +1,143 @@
+"""Dashboard callbacks through Dash's HTTP endpoint, as the browser calls them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dashapp import context_of, create_app
+from dashapp.db.models import Transaction
+from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from dashapp.services.portfolios import create_portfolio
+from tests.dash_client import DashClient
+
+
+class ExplodingProvider:
+    """A provider that fails the test if anything asks it for data."""
+
+    name = "demo"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def history(self, *args, **kwargs):
+        self.calls += 1
+        raise AssertionError("the dashboard called the provider")
+
+    def quotes(self, *args, **kwargs):
+        self.calls += 1
+        raise AssertionError("the dashboard called the provider")
+
+
+def render(client: DashClient, portfolio_id: int | None) -> dict:
+    return client.call(
+        "dashboard-body.children",
+        {
+            "portfolio-select.value": portfolio_id,
+            "refresh-button.n_clicks": None,
+        },
+        {"auto-refreshed.data": []},
+        changed=["portfolio-select.value"],
+    )
+
+
+def text_of(component: object) -> str:
+    return json.dumps(component)
+
+
+@pytest.fixture
+def warm_demo(settings, clock) -> int:
+    seeding_app = create_app(settings, clock=clock)
+    context = context_of(seeding_app)
+    portfolio_id = seed_demo_portfolio(context)
+    warm_demo_cache(context, portfolio_id)
+    context.close()
+    return portfolio_id
+
+
+def test_dashboard_renders_from_cache_without_calling_the_provider(settings, clock, warm_demo):
+    provider = ExplodingProvider()
+    app = create_app(settings, clock=clock, provider=provider)
+    client = DashClient(app)
+    page = client.call("page-content.children", {"url.pathname": "/"})
+    assert "Demo portfolio" in text_of(page)
+    body = render(client, warm_demo)
+    rendered = text_of(body["dashboard-body"]["children"])
+    for ticker in ("AAPL", "NVDA", "KO", "SCHD", "BND"):
+        assert f'"{ticker}"' in rendered
+    assert rendered.count("holding-row") == 12
+    assert rendered.count("freshness-fresh") == 12
+    assert "refresh-request" not in body  # nothing stale, so no refresh is asked for
+    assert provider.calls == 0
+    context_of(app).close()
+
+
+def test_no_portfolios_offers_create_and_demo(app):
+    client = DashClient(app)
+    page = text_of(client.call("page-content.children", {"url.pathname": "/"}))
+    assert "No portfolios yet" in page
+    assert "load-demo-button" in page
+    assert "create-portfolio-button" in page
+
+
+def test_loading_the_demo_selects_it(app):
+    client = DashClient(app)
+    response = client.call(
+        "portfolio-select.options",
+        {"create-portfolio-button.n_clicks": None, "load-demo-button.n_clicks": 1},
+        {"new-portfolio-name.value": None, "new-portfolio-currency.value": "USD"},
+        changed=["load-demo-button.n_clicks"],
+    )
+    options = response["portfolio-select"]["options"]
+    assert [option["label"] for option in options] == ["Demo portfolio"]
+    assert response["portfolio-select"]["value"] == options[0]["value"]
+
+
+def test_creating_a_portfolio_without_a_name_says_why_and_creates_nothing(app):
+    client = DashClient(app)
+    response = client.call(
+        "portfolio-select.options",
+        {"create-portfolio-button.n_clicks": 1, "load-demo-button.n_clicks": None},
+        {"new-portfolio-name.value": "   ", "new-portfolio-currency.value": "USD"},
+        changed=["create-portfolio-button.n_clicks"],
+    )
+    assert "a portfolio needs a name" in text_of(response["create-portfolio-feedback"])
+    assert "portfolio-select" not in response
+    assert app.server.test_client().get("/api/portfolios").get_json() == []
+
+
+def test_empty_portfolio_says_so(app):
+    portfolio = create_portfolio(context_of(app), "Fresh start")
+    rendered = text_of(render(DashClient(app), portfolio.id))
+    assert "no holdings yet" in rendered
+
+
+def test_holding_without_price_shows_missing_badge_and_totals_exclude_it(app, warm_demo):
+    context = context_of(app)
+    with context.db.session() as session:
+        session.add(
+            Transaction(
+                portfolio_id=warm_demo,
+                trade_date=context.clock.now().date(),
+                kind="BUY",
+                ticker="NEWCO",
+                quantity=10,
+                price=5.0,
+            )
+        )
+    body = render(DashClient(app), warm_demo)
+    rendered = text_of(body["dashboard-body"]["children"])
+    assert "freshness-missing" in rendered
+    assert "Totals exclude 1 holding(s) without a price: NEWCO" in rendered
+    assert "$0.00" not in rendered
+    # The missing price asks the background refresh to try once.
+    assert body["refresh-request"]["data"] == {"portfolio_id": warm_demo, "manual": False}
+
+
+def test_user_typed_names_reach_the_page_as_text(app):
+    portfolio = create_portfolio(context_of(app), "<script>alert(1)</script>")
+    body = render(DashClient(app), portfolio.id)
+    header = body["dashboard-body"]["children"]["props"]["children"][0]
+    # A string child of a Dash component is rendered by React as a text node, never as markup.
+    assert header["props"]["children"][0] == "<script>alert(1)</script>"
