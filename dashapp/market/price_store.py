@@ -124,7 +124,7 @@ class PriceStore:
         )
         with self.db.engine.connect() as connection:
             rows = connection.execute(query).all()
-        frame = pd.DataFrame(rows, columns=[*BAR_COLUMNS, "provisional"])
+        frame = _frame(rows, columns=[*BAR_COLUMNS, "provisional"])
         frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
         return frame
 
@@ -162,17 +162,15 @@ class PriceStore:
                     PriceCoverage.last_error,
                 ).where(PriceCoverage.ticker.in_(names))
             ).all()
-            last_dates = [row.last_date for row in coverage if row.last_date is not None]
-            recent_bars = []
-            if last_dates:
-                # Two closes per ticker are all we need; a fortnight's window always holds them.
-                since = min(last_dates) - timedelta(days=14)
-                recent_bars = connection.execute(
-                    select(PriceBar.ticker, PriceBar.date, PriceBar.close).where(
-                        PriceBar.ticker.in_(names), PriceBar.date >= since
-                    )
-                ).all()
-        quote_frame = pd.DataFrame(
+            last_dates = {row.last_date for row in coverage if row.last_date is not None}
+            # The last stored close and the session's before it: a handful of distinct dates.
+            wanted_dates = last_dates | {self.calendar.previous_session(day) for day in last_dates}
+            recent_bars = connection.execute(
+                select(PriceBar.ticker, PriceBar.date, PriceBar.close).where(
+                    PriceBar.ticker.in_(names), PriceBar.date.in_(sorted(wanted_dates))
+                )
+            ).all()
+        quote_frame = _frame(
             quotes,
             columns=[
                 "ticker",
@@ -183,10 +181,10 @@ class PriceStore:
                 "quote_source",
             ],
         ).set_index("ticker")
-        coverage_frame = pd.DataFrame(
+        coverage_frame = _frame(
             coverage, columns=["ticker", "last_date", "bar_fetched", "bar_source", "last_error"]
         ).set_index("ticker")
-        bars = pd.DataFrame(recent_bars, columns=["ticker", "date", "close"])
+        bars = _frame(recent_bars, columns=["ticker", "date", "close"])
         bars = bars.sort_values(["ticker", "date"])
         last_two = bars.groupby("ticker").tail(2)
         last_close = last_two.groupby("ticker").nth(-1).set_index("ticker")
@@ -598,6 +596,12 @@ class PriceStore:
         unique = as_dates.dropna().unique()
         closes = {day: self.calendar.session_close(day) for day in unique}
         return pd.to_datetime(as_dates.map(closes), utc=True)
+
+
+def _frame(rows: Sequence[object], columns: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame from result rows. Rows are made plain tuples first: pandas probes each
+    SQLAlchemy Row for namedtuple attributes, which costs an exception per probe."""
+    return pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
 
 
 def validate_bars(bars: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, date]]:

@@ -123,7 +123,7 @@ def transactions_frame(ctx: AppContext, portfolio_id: int) -> pd.DataFrame:
     )
     with ctx.db.engine.connect() as connection:
         rows = connection.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(TRANSACTION_COLUMNS))
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(TRANSACTION_COLUMNS))
     frame["trade_date"] = pd.to_datetime(frame["trade_date"]).astype("datetime64[ns]")
     for column in ("quantity", "price", "fees"):
         frame[column] = frame[column].astype("float64")

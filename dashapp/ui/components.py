@@ -1,4 +1,4 @@
-"""Small view pieces shared by pages: number formats and the freshness badge.
+"""Small view pieces shared by pages: number formats, timestamps and the demo-data label.
 
 Dash escapes text children, so user-typed names and tickers placed as children reach the page
 as text, never as markup; nothing here builds raw HTML.
@@ -7,11 +7,11 @@ as text, never as markup; nothing here builds raw HTML.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
+import pandas as pd
 from dash import html
 
-BADGE_COLORS = {"fresh": "success", "cached": "info", "stale": "warning", "missing": "secondary"}
 NO_VALUE = "—"
 
 
@@ -27,19 +27,6 @@ def money(value: object, currency: str = "USD", signed: bool = False) -> str:
     return f"{sign}{symbol}{abs(value):,.2f}"
 
 
-def percent(value: object, signed: bool = True) -> str:
-    if not is_number(value):
-        return NO_VALUE
-    sign = "+" if signed and value > 0 else ""
-    return f"{sign}{value * 100:,.2f}%"
-
-
-def quantity(value: object) -> str:
-    if not is_number(value):
-        return NO_VALUE
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
-
-
 def change_class(value: object) -> str:
     if not is_number(value) or value == 0:
         return ""
@@ -47,32 +34,10 @@ def change_class(value: object) -> str:
 
 
 def timestamp(value: object) -> str:
-    if not isinstance(value, datetime):
+    """An instant as the badges show it; NaT and None are "unknown"."""
+    if not isinstance(value, datetime) or value is pd.NaT:
         return "unknown"
-    return value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def freshness_badge(
-    state: str,
-    reason: str,
-    as_of: object = None,
-    fetched_at: object = None,
-    source: object = None,
-    badge_id: str | None = None,
-) -> html.Span:
-    """A coloured badge whose hover text tells as-of time, fetch time, source and why."""
-    hover = (
-        f"{state}: {reason}\nas of {timestamp(as_of)}\nfetched {timestamp(fetched_at)}"
-        f"\nsource: {source if isinstance(source, str) and source else 'none'}"
-    )
-    props = {"id": badge_id} if badge_id else {}
-    return html.Span(
-        state,
-        className=f"badge rounded-pill text-bg-{BADGE_COLORS.get(state, 'secondary')} "
-        f"freshness freshness-{state} ms-1",
-        title=hover,
-        **props,
-    )
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def demo_label() -> html.Span:

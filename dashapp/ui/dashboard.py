@@ -6,8 +6,8 @@ when something shown is stale or missing, then asks the first one to render agai
 
 from __future__ import annotations
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -23,26 +23,21 @@ from dashapp.services.portfolios import (
     list_portfolios,
     refresh_portfolio_prices,
 )
-from dashapp.ui.components import (
-    change_class,
-    demo_label,
-    freshness_badge,
-    is_number,
-    money,
-    percent,
-    quantity,
-)
+from dashapp.ui.components import change_class, demo_label, money, timestamp
 
-TABLE_HEADERS = (
-    "Ticker",
-    "Shares",
-    "Avg cost",
-    "Last price",
-    "Day change",
-    "Market value",
-    "Unrealized gain",
-    "Gain %",
-    "Weight",
+GRID_FIELDS = (
+    "ticker",
+    "quantity",
+    "average_cost",
+    "price",
+    "day_change",
+    "day_change_pct",
+    "market_value",
+    "unrealized_gain",
+    "unrealized_gain_pct",
+    "weight",
+    "freshness",
+    "freshness_title",
 )
 
 
@@ -258,52 +253,112 @@ def _summary_cards(view: HoldingsView) -> dbc.Row:
     )
 
 
-def _holdings_table(view: HoldingsView) -> dbc.Table:
-    currency = view.portfolio.base_currency
-    rows = [_holding_row(record, currency) for record in view.holdings.to_dict("records")]
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(title) for title in TABLE_HEADERS])), html.Tbody(rows)],
-        striped=True,
-        hover=True,
-        size="sm",
-        responsive=True,
+def _holdings_table(view: HoldingsView) -> dag.AgGrid:
+    """One grid component with plain row data: a thousand holdings stay one small JSON payload,
+    and the browser sorts, filters and virtualises the rows."""
+    rows = view.holdings.assign(
+        as_of=view.holdings["as_of"].map(timestamp),
+        fetched_at=view.holdings["fetched_at"].map(timestamp),
+        source=view.holdings["source"].fillna("none"),
+    )
+    rows["freshness_title"] = (
+        rows["freshness"]
+        + ": "
+        + rows["freshness_reason"]
+        + "\nas of "
+        + rows["as_of"]
+        + "\nfetched "
+        + rows["fetched_at"]
+        + "\nsource: "
+        + rows["source"]
+    )
+    records = rows[list(GRID_FIELDS)].astype(object).where(rows[list(GRID_FIELDS)].notna(), None)
+    return dag.AgGrid(
         id="holdings-table",
+        rowData=records.to_dict("records"),
+        columnDefs=_column_defs(view.portfolio.base_currency),
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 115},
+        rowClass="holding-row",
+        getRowId="params.data.ticker",
+        dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
+        columnSize="responsiveSizeToFit",
+        style={"width": "100%"},
     )
 
 
-def _holding_row(record: dict, currency: str) -> html.Tr:
-    price = record["price"]
-    badge = freshness_badge(
-        record["freshness"],
-        record["freshness_reason"],
-        _when(record["as_of"]),
-        _when(record["fetched_at"]),
-        record["source"],
-    )
-    return html.Tr(
-        [
-            html.Td(html.Strong(record["ticker"])),
-            html.Td(quantity(record["quantity"])),
-            html.Td(money(record["average_cost"], currency)),
-            html.Td([money(price, currency) if is_number(price) else "no price", badge]),
-            html.Td(
-                f"{money(record['day_change'], currency, signed=True)} "
-                f"({percent(record['day_change_pct'])})",
-                className=change_class(record["day_change"]),
-            ),
-            html.Td(money(record["market_value"], currency)),
-            html.Td(
-                money(record["unrealized_gain"], currency, signed=True),
-                className=change_class(record["unrealized_gain"]),
-            ),
-            html.Td(
-                percent(record["unrealized_gain_pct"]),
-                className=change_class(record["unrealized_gain"]),
-            ),
-            html.Td(percent(record["weight"], signed=False)),
-        ],
-        className=f"holding-row holding-{record['freshness']}",
-    )
+def _column_defs(currency: str) -> list[dict]:
+    symbol = "$" if currency == "USD" else f"{currency} "
+    money_format = {"function": f"formatMoney(params.value, '{symbol}')"}
+    signed_money = {"function": f"formatMoney(params.value, '{symbol}', true)"}
+    percent_format = {"function": "formatPercent(params.value, true)"}
+    change_style = {"function": "changeStyle(params.value)"}
+    return [
+        {"field": "ticker", "headerName": "Ticker", "cellClass": "fw-bold", "minWidth": 100},
+        {
+            "field": "quantity",
+            "headerName": "Shares",
+            "type": "numericColumn",
+            "valueFormatter": {"function": "formatQuantity(params.value)"},
+        },
+        {
+            "field": "average_cost",
+            "headerName": "Avg cost",
+            "type": "numericColumn",
+            "valueFormatter": money_format,
+        },
+        {
+            "field": "price",
+            "headerName": "Last price",
+            "cellRenderer": "PriceWithBadge",
+            "cellRendererParams": {"currency": symbol},
+            "minWidth": 170,
+        },
+        {
+            "field": "day_change",
+            "headerName": "Day change",
+            "type": "numericColumn",
+            "minWidth": 130,
+            "valueFormatter": signed_money,
+            "cellStyle": change_style,
+        },
+        {
+            "field": "day_change_pct",
+            "headerName": "Day %",
+            "type": "numericColumn",
+            "valueFormatter": percent_format,
+            "cellStyle": change_style,
+        },
+        {
+            "field": "market_value",
+            "headerName": "Market value",
+            "type": "numericColumn",
+            "minWidth": 140,
+            "valueFormatter": money_format,
+            "sort": "desc",
+        },
+        {
+            "field": "unrealized_gain",
+            "headerName": "Unrealized gain",
+            "type": "numericColumn",
+            "minWidth": 150,
+            "valueFormatter": signed_money,
+            "cellStyle": change_style,
+        },
+        {
+            "field": "unrealized_gain_pct",
+            "headerName": "Gain %",
+            "type": "numericColumn",
+            "valueFormatter": percent_format,
+            "cellStyle": change_style,
+        },
+        {
+            "field": "weight",
+            "headerName": "Weight",
+            "type": "numericColumn",
+            "valueFormatter": {"function": "formatPercent(params.value, false)"},
+        },
+        {"field": "freshness", "headerName": "Freshness", "hide": True},
+    ]
 
 
 def _empty_state() -> dbc.Card:
@@ -351,7 +406,3 @@ def _refresh_message(errors: dict[str, str]) -> str:
     names = ", ".join(sorted(errors)[:5])
     more = f" and {len(errors) - 5} more" if len(errors) > 5 else ""
     return f"Could not refresh {names}{more}; showing cached prices."
-
-
-def _when(value: object) -> object:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()

@@ -26,7 +26,7 @@ def layout(app_context: AppContext) -> html.Div:
                 dark=True,
                 className="mb-3",
             ),
-            dbc.Container(html.Div(id="page-content"), fluid="lg"),
+            dbc.Container(html.Div(id="page-content"), fluid="xxl"),
         ]
     )
 
