@@ -9,7 +9,14 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import func, select
 
-from dashapp.analytics.holdings import open_positions, portfolio_totals, positions, valuation
+from dashapp.analytics.holdings import (
+    cash_balance,
+    open_positions,
+    portfolio_totals,
+    positions,
+    tracks_cash,
+    valuation,
+)
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.services.context import AppContext
 
@@ -158,6 +165,7 @@ def holdings_view(ctx: AppContext, portfolio_id: int) -> HoldingsView:
     # Closed positions stay in the valuation so their realized gains count in the totals.
     valued = valuation(every_position, prices["price"], prices["previous_close"])
     totals = portfolio_totals(valued)
+    totals["cash"] = cash_balance(ledger) if tracks_cash(ledger) else None
     holdings = open_positions(valued).join(
         prices[["as_of", "fetched_at", "source", "state", "reason"]].rename(
             columns={"state": "freshness", "reason": "freshness_reason"}

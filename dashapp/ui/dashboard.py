@@ -232,6 +232,8 @@ def _summary_cards(view: HoldingsView) -> dbc.Row:
             "card-unrealized-gain",
         ),
     ]
+    if totals.get("cash") is not None:
+        cards.append(("Cash", money(totals["cash"], currency), None, "card-cash"))
     return dbc.Row(
         [
             dbc.Col(
@@ -243,7 +245,7 @@ def _summary_cards(view: HoldingsView) -> dbc.Row:
                         ]
                     )
                 ),
-                md=3,
+                md=12 // len(cards),
                 className="mb-2",
             )
             for title, text, sign, card_id in cards

@@ -162,3 +162,33 @@ def test_user_typed_names_reach_the_page_as_text(app):
     header = body["dashboard-body"]["children"]["props"]["children"][0]
     # A string child of a Dash component is rendered by React as a text node, never as markup.
     assert header["props"]["children"][0] == "<script>alert(1)</script>"
+
+
+def test_portfolio_that_tracks_cash_shows_a_cash_card(app):
+    context = context_of(app)
+    portfolio = create_portfolio(context, "With cash")
+    day = context.clock.now().date()
+    with context.db.session() as session:
+        session.add_all(
+            [
+                Transaction(
+                    portfolio_id=portfolio.id,
+                    trade_date=day,
+                    kind="DEPOSIT",
+                    quantity=1,
+                    price=1000.0,
+                ),
+                Transaction(
+                    portfolio_id=portfolio.id,
+                    trade_date=day,
+                    kind="BUY",
+                    ticker="SPY",
+                    quantity=1,
+                    price=600.0,
+                    fees=1.0,
+                ),
+            ]
+        )
+    rendered = text_of(render(DashClient(app), portfolio.id))
+    assert "card-cash" in rendered
+    assert "$399.00" in rendered
