@@ -17,6 +17,7 @@ from dashapp.market.fetch_log import FetchLogRecorder
 from dashapp.market.freshness import FreshnessPolicy
 from dashapp.market.price_store import PriceStore
 from dashapp.market.providers import MarketDataProvider, RequestRecorder
+from dashapp.market.resilience import ResilientProvider
 from dashapp.market.yahoo import YahooMarket
 from dashapp.settings import Settings
 from dashapp.telemetry.counters import Counters
@@ -43,17 +44,30 @@ class AppContext:
 
 
 def make_provider(
-    settings: Settings, clock: Clock, recorder: RequestRecorder
-) -> MarketDataProvider:
+    settings: Settings, clock: Clock, recorder: RequestRecorder, state_cache: diskcache.Cache
+) -> ResilientProvider:
+    """The configured provider behind retries, the shared breaker and budget, and timeouts."""
+    source: MarketDataProvider
     if settings.market_data == "demo":
-        return DemoMarket(clock, recorder=recorder)
-    return YahooMarket(
+        source = DemoMarket(clock, recorder=recorder)
+    else:
+        source = YahooMarket(
+            clock,
+            recorder,
+            chunk_size=settings.yahoo_chunk_size,
+            max_workers=settings.yahoo_max_workers,
+            timeout=settings.upstream_timeout_seconds,
+            tz_cache_dir=settings.instance_dir / "yfinance",
+        )
+    return ResilientProvider(
+        source,
         clock,
-        recorder,
-        chunk_size=settings.yahoo_chunk_size,
-        max_workers=settings.yahoo_max_workers,
-        timeout=settings.upstream_timeout_seconds,
-        tz_cache_dir=settings.instance_dir / "yfinance",
+        state_cache=state_cache,
+        failure_threshold=settings.breaker_failure_threshold,
+        reset_seconds=settings.breaker_reset_seconds,
+        requests_per_minute=settings.upstream_requests_per_minute,
+        # One call may carry many chunks of requests; each request has Yahoo's own timeout.
+        timeout=settings.upstream_timeout_seconds * 30,
     )
 
 
@@ -72,7 +86,9 @@ def build_context(
     if migrate:
         upgrade_to_head(db.engine, settings.instance_dir)
     calendar = MarketCalendar()
-    provider = provider or make_provider(settings, clock, FetchLogRecorder(db))
+    # One diskcache per host for shared state: breaker, request budget, cached results.
+    cache = diskcache.Cache(str(Path(settings.cache_dir) / "shared"))
+    provider = provider or make_provider(settings, clock, FetchLogRecorder(db), cache)
     counters = Counters()
     store = PriceStore(
         db,
@@ -84,5 +100,4 @@ def build_context(
         counters,
         heal_sessions=settings.self_heal_sessions,
     )
-    cache = diskcache.Cache(str(Path(settings.cache_dir) / "results"))
     return AppContext(settings, db, clock, calendar, provider, store, counters, cache)

@@ -1,0 +1,345 @@
+"""Calm in front of a flaky provider: retries with full jitter, a shared circuit breaker, a shared
+request budget and a timeout on every call.
+
+- Retries: tenacity, exponential backoff with full jitter (`wait_random_exponential`), bounded
+  in attempts and in total time. Only transient errors are retried, and within a batch only the
+  tickers that failed transiently are asked again. Unknown tickers never are.
+- Circuit breaker: pybreaker, one per provider, its state kept in a diskcache directory so
+  every process on the host sees the same state. A call
+  counts as a failure when it raised a transient error or when every ticker of a batch failed
+  transiently; unknown tickers never trip it.
+- Request budget: a token bucket in the same shared store, charged as Yahoo charges (history one
+  request per ticker, quotes one per 50 symbols). Background work waits for tokens; a wait
+  longer than `max_budget_wait` refuses the call instead.
+- Timeout: the inner call runs in a worker thread and is abandoned after `timeout` seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import diskcache
+import pandas as pd
+import pybreaker
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from dashapp.clock import Clock
+from dashapp.market.bars import HistoryBatch, QuoteBatch, empty_bars
+from dashapp.market.errors import CircuitOpen, ProviderError, RateLimited, UpstreamTimeout
+from dashapp.market.providers import MarketDataProvider
+
+QUOTE_CHUNK = 50
+Result = TypeVar("Result", HistoryBatch, QuoteBatch)
+
+
+class BudgetExhausted(RateLimited):
+    """Our own request budget is spent: waiting inside this call would only block a worker."""
+
+
+class PartialFailure(ProviderError):
+    """Some tickers of a batch failed transiently; they are worth one more try."""
+
+    def __init__(self, errors: dict[str, Exception]) -> None:
+        super().__init__(f"{len(errors)} ticker(s) failed transiently", tuple(errors))
+        self.errors = errors
+
+
+class AllFailed(ProviderError):
+    """Every ticker of a batch failed transiently: for the breaker, the provider is failing."""
+
+    def __init__(self, batch: HistoryBatch | QuoteBatch) -> None:
+        super().__init__("every ticker failed transiently", tuple(batch.errors))
+        self.batch = batch
+
+
+class DiskcacheBreakerStorage(pybreaker.CircuitBreakerStorage):
+    """pybreaker state in a diskcache directory, shared by every process on the host."""
+
+    def __init__(self, cache: diskcache.Cache, name: str) -> None:
+        super().__init__(name)
+        self._cache = cache
+        self._prefix = f"breaker:{name}:"
+
+    def _key(self, field: str) -> str:
+        return self._prefix + field
+
+    @property
+    def state(self) -> str:
+        return self._cache.get(self._key("state"), pybreaker.STATE_CLOSED)
+
+    @state.setter
+    def state(self, state: str) -> None:
+        self._cache.set(self._key("state"), state)
+
+    def increment_counter(self) -> None:
+        self._cache.incr(self._key("counter"), default=0)
+
+    def reset_counter(self) -> None:
+        self._cache.set(self._key("counter"), 0)
+
+    def increment_success_counter(self) -> None:
+        self._cache.incr(self._key("success"), default=0)
+
+    def reset_success_counter(self) -> None:
+        self._cache.set(self._key("success"), 0)
+
+    @property
+    def counter(self) -> int:
+        return int(self._cache.get(self._key("counter"), 0))
+
+    @property
+    def success_counter(self) -> int:
+        return int(self._cache.get(self._key("success"), 0))
+
+    @property
+    def opened_at(self) -> datetime | None:
+        stamp = self._cache.get(self._key("opened_at"))
+        return None if stamp is None else datetime.fromtimestamp(stamp, tz=UTC)
+
+    @opened_at.setter
+    def opened_at(self, value: datetime) -> None:
+        self._cache.set(self._key("opened_at"), value.timestamp())
+
+
+class RequestBudget:
+    """A token bucket shared through diskcache: `per_minute` requests a minute, at most a minute's
+    worth saved up. A call waits (up to `max_wait` seconds) for the tokens it costs; a batch that
+    costs more than a full bucket runs when the bucket is full and leaves it in debt, so the
+    average rate holds whatever the batch sizes."""
+
+    def __init__(
+        self,
+        cache: diskcache.Cache,
+        name: str,
+        per_minute: int,
+        clock: Clock,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = 60.0,
+    ) -> None:
+        self._cache = cache
+        self._key = f"budget:{name}"
+        self.capacity = float(per_minute)
+        self._per_second = per_minute / 60.0
+        self._clock = clock
+        self._sleep = sleep
+        self.max_wait = max_wait
+
+    def take(self, cost: int) -> None:
+        """Spend `cost` tokens, waiting for them if needed; BudgetExhausted if the wait is too long."""
+        wait = self._try_take(cost)
+        if wait > 0:
+            if wait > self.max_wait:
+                raise BudgetExhausted(f"request budget exhausted; retry in {math.ceil(wait)} s")
+            self._sleep(wait)
+            if self._try_take(cost) > 0:
+                raise BudgetExhausted("request budget taken by another process; retry later")
+
+    def _try_take(self, cost: int) -> float:
+        """Spend the tokens and return 0, or spend nothing and return the seconds to wait."""
+        now = self._clock.now().timestamp()
+        needed = min(float(cost), self.capacity)
+        with self._cache.transact():
+            tokens = self._tokens(now)
+            if tokens < needed:
+                self._cache.set(self._key, (tokens, now))
+                return (needed - tokens) / self._per_second
+            self._cache.set(self._key, (tokens - cost, now))
+        return 0.0
+
+    def _tokens(self, now: float) -> float:
+        tokens, stamp = self._cache.get(self._key, (self.capacity, now))
+        return min(self.capacity, tokens + max(0.0, now - stamp) * self._per_second)
+
+    def status(self) -> dict[str, float]:
+        return {
+            "tokens_left": round(self._tokens(self._clock.now().timestamp()), 1),
+            "capacity": self.capacity,
+        }
+
+
+class ResilientProvider:
+    """A MarketDataProvider that wraps another with retries, a breaker, a budget and timeouts."""
+
+    def __init__(
+        self,
+        inner: MarketDataProvider,
+        clock: Clock,
+        *,
+        state_cache: diskcache.Cache,
+        max_attempts: int = 3,
+        max_retry_seconds: float = 20.0,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+        failure_threshold: int = 5,
+        reset_seconds: float = 60.0,
+        requests_per_minute: int = 120,
+        max_budget_wait: float = 60.0,
+        timeout: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.clock = clock
+        self.timeout = timeout
+        self.reset_seconds = reset_seconds
+        self._storage = DiskcacheBreakerStorage(state_cache, inner.name)
+        self.breaker = pybreaker.CircuitBreaker(
+            fail_max=failure_threshold,
+            reset_timeout=reset_seconds,
+            state_storage=self._storage,
+            name=inner.name,
+            throw_new_error_on_trip=False,
+        )
+        self.budget = RequestBudget(
+            state_cache, inner.name, requests_per_minute, clock, sleep, max_budget_wait
+        )
+        self._retry_policy = {
+            "stop": stop_after_attempt(max_attempts)
+            | stop_after_delay(max_retry_seconds)
+            | _stop_after_waiting(max_retry_seconds),
+            "wait": wait_random_exponential(multiplier=backoff_base, max=backoff_max),
+            "retry": retry_if_exception(_worth_retrying),
+            "sleep": sleep,
+        }
+        # A timed-out call keeps its thread until the provider gives up; a few spare ones suffice.
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"{inner.name}-call")
+
+    def history(self, tickers: Sequence[str], start: date, end: date) -> HistoryBatch:
+        return self._resilient(
+            list(tickers),
+            lambda pending: self.inner.history(pending, start, end),
+            cost=len,
+            merge=_merge_history,
+            empty=lambda: HistoryBatch(empty_bars()),
+        )
+
+    def quotes(self, tickers: Sequence[str]) -> QuoteBatch:
+        return self._resilient(
+            list(tickers),
+            self.inner.quotes,
+            cost=lambda pending: math.ceil(len(pending) / QUOTE_CHUNK),
+            merge=_merge_quotes,
+            empty=QuoteBatch,
+        )
+
+    def breaker_status(self) -> dict[str, Any]:
+        state = self.breaker.current_state
+        opened_at = self._storage.opened_at
+        until_half_open = None
+        if state == pybreaker.STATE_OPEN and opened_at is not None:
+            reopen = opened_at + timedelta(seconds=self.reset_seconds)
+            until_half_open = max(0.0, (reopen - datetime.now(UTC)).total_seconds())
+        return {
+            "provider": self.name,
+            "state": state,
+            "failures": self.breaker.fail_counter,
+            "opened_at": opened_at,
+            "seconds_until_half_open": until_half_open,
+        }
+
+    def budget_status(self) -> dict[str, float]:
+        return self.budget.status()
+
+    def _resilient(
+        self,
+        tickers: list[str],
+        fetch: Callable[[list[str]], Result],
+        *,
+        cost: Callable[[list[str]], int],
+        merge: Callable[[Result, Result], None],
+        empty: Callable[[], Result],
+    ) -> Result:
+        merged, pending = empty(), tickers
+        try:
+            for attempt in Retrying(reraise=True, **self._retry_policy):
+                with attempt:
+                    batch = self._guarded(pending, fetch, cost)
+                    transient = {t: e for t, e in batch.errors.items() if _worth_retrying(e)}
+                    batch.errors = {t: e for t, e in batch.errors.items() if t not in transient}
+                    merge(merged, batch)
+                    if transient:
+                        pending = list(transient)
+                        raise PartialFailure(transient)
+        except PartialFailure as failure:
+            merged.errors.update(failure.errors)
+        return merged
+
+    def _guarded(
+        self,
+        tickers: list[str],
+        fetch: Callable[[list[str]], Result],
+        cost: Callable[[list[str]], int],
+    ) -> Result:
+        # Refuse before spending budget; pybreaker itself would refuse only inside call().
+        if self.breaker.current_state == pybreaker.STATE_OPEN and not self._half_open_due():
+            raise CircuitOpen(f"{self.name} circuit open after repeated failures", tuple(tickers))
+        self.budget.take(cost(tickers))
+        try:
+            return self.breaker.call(self._call_with_timeout, fetch, tickers)
+        except AllFailed as failure:
+            return failure.batch
+        except pybreaker.CircuitBreakerError as error:
+            raise CircuitOpen(str(error), tuple(tickers)) from error
+
+    def _half_open_due(self) -> bool:
+        opened_at = self._storage.opened_at
+        return opened_at is not None and datetime.now(UTC) >= opened_at + timedelta(
+            seconds=self.reset_seconds
+        )
+
+    def _call_with_timeout(
+        self, fetch: Callable[[list[str]], Result], tickers: list[str]
+    ) -> Result:
+        future = self._pool.submit(fetch, tickers)
+        try:
+            batch = future.result(timeout=self.timeout)
+        except FutureTimeout:
+            raise UpstreamTimeout(f"no answer within {self.timeout:g} s", tuple(tickers)) from None
+        if (
+            tickers
+            and len(batch.errors) == len(tickers)
+            and all(_worth_retrying(error) for error in batch.errors.values())
+        ):
+            raise AllFailed(batch)
+        return batch
+
+
+def _stop_after_waiting(seconds: float) -> Callable[[RetryCallState], bool]:
+    """Stop once the waits already slept add up to `seconds` (counts injected sleeps too)."""
+
+    def stop(retry_state: RetryCallState) -> bool:
+        return retry_state.idle_for >= seconds
+
+    return stop
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    return (
+        isinstance(error, ProviderError)
+        and error.transient
+        and not isinstance(error, BudgetExhausted | CircuitOpen)
+    )
+
+
+def _merge_history(into: HistoryBatch, batch: HistoryBatch) -> None:
+    frames = [frame for frame in (into.bars, batch.bars) if not frame.empty]
+    into.bars = pd.concat(frames, ignore_index=True) if frames else empty_bars()
+    into.errors.update(batch.errors)
+
+
+def _merge_quotes(into: QuoteBatch, batch: QuoteBatch) -> None:
+    into.quotes.update(batch.quotes)
+    into.errors.update(batch.errors)
