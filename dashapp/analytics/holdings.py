@@ -66,14 +66,9 @@ def positions(transactions: pd.DataFrame) -> pd.DataFrame:
     fees = ledger["fees"].to_numpy(dtype="float64")
     ticker = ledger["ticker"].to_numpy()
     is_buy, is_sell, is_split = kind == "BUY", kind == "SELL", kind == "SPLIT"
-
-    # Shares: S_t = a_t * S_(t-1) + b_t with a = split ratio (else 1) and b = +q / -q, so
-    # S_t = A_t * cumsum(b / A) with A = cumprod(a) per ticker.
     growth = np.where(is_split, quantity, 1.0)
     step = np.where(is_buy, quantity, np.where(is_sell, -quantity, 0.0))
-    growth_so_far = pd.Series(growth).groupby(ticker).cumprod().to_numpy()
-    shares = growth_so_far * pd.Series(step / growth_so_far).groupby(ticker).cumsum().to_numpy()
-    shares = np.where(np.abs(shares) < SHARE_EPSILON, 0.0, shares)
+    shares = _share_path(ticker, growth, step)
     shares_before = shares - step
     with np.errstate(divide="ignore", invalid="ignore"):
         shares_before = np.where(is_split, shares / growth, shares_before)
@@ -128,6 +123,26 @@ def positions(transactions: pd.DataFrame) -> pd.DataFrame:
     )
     result["average_cost"] = result["cost_basis"] / result["shares"].where(result["shares"] > 0)
     return result[list(POSITION_COLUMNS)]
+
+
+def running_shares(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Shares held after each ledger row: columns id, trade_date, ticker, shares, in ledger order."""
+    ledger = _ordered(transactions[transactions["ticker"].notna()])
+    _validate(ledger)
+    kind = ledger["kind"].to_numpy()
+    quantity = ledger["quantity"].to_numpy(dtype="float64")
+    growth = np.where(kind == "SPLIT", quantity, 1.0)
+    step = np.where(kind == "BUY", quantity, np.where(kind == "SELL", -quantity, 0.0))
+    shares = _share_path(ledger["ticker"].to_numpy(), growth, step)
+    return ledger[["id", "trade_date", "ticker"]].assign(shares=shares)
+
+
+def _share_path(ticker: np.ndarray, growth: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Shares after each row: S_t = a_t * S_(t-1) + b_t with a = split ratio (else 1) and
+    b = +q / -q, so S_t = A_t * cumsum(b / A) with A = cumprod(a) per ticker."""
+    growth_so_far = pd.Series(growth).groupby(ticker).cumprod().to_numpy()
+    shares = growth_so_far * pd.Series(step / growth_so_far).groupby(ticker).cumsum().to_numpy()
+    return np.where(np.abs(shares) < SHARE_EPSILON, 0.0, shares)
 
 
 def open_positions(held: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,137 @@
+"""Performance statistics, one function per metric, on daily returns over XNYS sessions.
+
+Conventions for every function: 252 sessions a year; standard deviations are sample (ddof=1);
+`risk_free` is an annual rate turned into a daily one as (1 + rf)^(1/252) - 1; NaN returns
+(sessions before any money was in) are dropped first. A metric that cannot be computed (too
+few sessions, zero variance) is NaN, never 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SESSIONS_PER_YEAR = 252
+
+
+def daily_risk_free(risk_free: float) -> float:
+    return (1.0 + risk_free) ** (1.0 / SESSIONS_PER_YEAR) - 1.0
+
+
+def total_return(returns: pd.Series) -> float:
+    """prod(1 + r) - 1."""
+    clean = returns.dropna()
+    return float(np.prod(1.0 + clean) - 1.0) if len(clean) else np.nan
+
+
+def cagr(returns: pd.Series) -> float:
+    """(1 + total return)^(252 / sessions) - 1."""
+    clean = returns.dropna()
+    if len(clean) == 0:
+        return np.nan
+    growth = 1.0 + total_return(clean)
+    return float(growth ** (SESSIONS_PER_YEAR / len(clean)) - 1.0) if growth > 0 else -1.0
+
+
+def annual_volatility(returns: pd.Series) -> float:
+    """std(r, ddof=1) x sqrt(252)."""
+    return float(returns.dropna().std(ddof=1) * np.sqrt(SESSIONS_PER_YEAR))
+
+
+def sharpe(returns: pd.Series, risk_free: float = 0.0) -> float:
+    """mean(r - rf) / std(r - rf, ddof=1) x sqrt(252)."""
+    excess = returns.dropna() - daily_risk_free(risk_free)
+    deviation = excess.std(ddof=1)
+    return (
+        float(excess.mean() / deviation * np.sqrt(SESSIONS_PER_YEAR)) if deviation > 0 else np.nan
+    )
+
+
+def sortino(returns: pd.Series, risk_free: float = 0.0) -> float:
+    """mean(r - rf) / downside deviation x sqrt(252), downside deviation = sqrt(mean(min(r - rf, 0)^2))."""
+    excess = returns.dropna() - daily_risk_free(risk_free)
+    downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)) if len(excess) else np.nan
+    return float(excess.mean() / downside * np.sqrt(SESSIONS_PER_YEAR)) if downside > 0 else np.nan
+
+
+def drawdown(returns: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+    """wealth / running peak of wealth - 1, with wealth = cumprod(1 + r) starting at 1."""
+    wealth = (1.0 + returns.fillna(0.0)).cumprod()
+    return wealth / np.maximum(wealth.cummax(), 1.0) - 1.0
+
+
+def max_drawdown(returns: pd.Series) -> float:
+    """The lowest drawdown (a negative number, or 0 if the wealth never fell)."""
+    clean = returns.dropna()
+    return float(drawdown(clean).min()) if len(clean) else np.nan
+
+
+def calmar(returns: pd.Series) -> float:
+    """CAGR / |max drawdown|."""
+    worst = max_drawdown(returns)
+    return float(cagr(returns) / abs(worst)) if worst < 0 else np.nan
+
+
+def _aligned(returns: pd.Series, benchmark: pd.Series) -> tuple[pd.Series, pd.Series]:
+    both = pd.concat([returns, benchmark], axis=1).dropna()
+    return both.iloc[:, 0], both.iloc[:, 1]
+
+
+def beta(returns: pd.Series, benchmark: pd.Series) -> float:
+    """cov(r, b, ddof=1) / var(b, ddof=1) over sessions where both have a return."""
+    r, b = _aligned(returns, benchmark)
+    variance = b.var(ddof=1)
+    return float(r.cov(b, ddof=1) / variance) if variance > 0 else np.nan
+
+
+def alpha(returns: pd.Series, benchmark: pd.Series, risk_free: float = 0.0) -> float:
+    """Jensen's alpha, annualised: (1 + mean(r - rf - beta x (b - rf)))^252 - 1."""
+    r, b = _aligned(returns, benchmark)
+    rf = daily_risk_free(risk_free)
+    slope = beta(r, b)
+    if np.isnan(slope):
+        return np.nan
+    return float((1.0 + np.mean(r - rf - slope * (b - rf))) ** SESSIONS_PER_YEAR - 1.0)
+
+
+def correlation(returns: pd.Series, benchmark: pd.Series) -> float:
+    """Pearson correlation of daily returns."""
+    r, b = _aligned(returns, benchmark)
+    return float(r.corr(b)) if len(r) > 1 else np.nan
+
+
+def tracking_error(returns: pd.Series, benchmark: pd.Series) -> float:
+    """std(r - b, ddof=1) x sqrt(252)."""
+    r, b = _aligned(returns, benchmark)
+    return float((r - b).std(ddof=1) * np.sqrt(SESSIONS_PER_YEAR))
+
+
+def information_ratio(returns: pd.Series, benchmark: pd.Series) -> float:
+    """mean(r - b) x 252 / tracking error."""
+    r, b = _aligned(returns, benchmark)
+    error = tracking_error(r, b)
+    return float((r - b).mean() * SESSIONS_PER_YEAR / error) if error > 0 else np.nan
+
+
+def summary(returns: pd.Series, risk_free: float = 0.0) -> dict[str, float]:
+    """The stand-alone metrics of one return series, keyed by name."""
+    return {
+        "total_return": total_return(returns),
+        "cagr": cagr(returns),
+        "volatility": annual_volatility(returns),
+        "sharpe": sharpe(returns, risk_free),
+        "sortino": sortino(returns, risk_free),
+        "max_drawdown": max_drawdown(returns),
+        "calmar": calmar(returns),
+    }
+
+
+def relative(returns: pd.Series, benchmark: pd.Series, risk_free: float = 0.0) -> dict[str, float]:
+    """The metrics of `returns` against one benchmark, keyed by name."""
+    return {
+        "beta": beta(returns, benchmark),
+        "alpha": alpha(returns, benchmark, risk_free),
+        "correlation": correlation(returns, benchmark),
+        "tracking_error": tracking_error(returns, benchmark),
+        "information_ratio": information_ratio(returns, benchmark),
+    }

@@ -1,0 +1,176 @@
+"""A portfolio's daily value, external cash flows and returns over XNYS sessions.
+
+Rules, stated once:
+
+- Shares follow the ledger (BUY adds, SELL removes, SPLIT multiplies). A trade on a day that is
+  not a session counts on the next session.
+- Prices are closes split-adjusted to the provider's latest basis. A holding's value is
+  raw shares x close x split factor, where the split factor of a session is the product of the
+  split ratios the price data reports after it; so a split in the ledger and in the prices
+  leaves the value continuous.
+- Cash: a ledger with any DEPOSIT or WITHDRAWAL tracks cash. Its value is holdings plus the cash
+  balance, and its external flows are deposits (+) and withdrawals (-). A ledger without them
+  tracks no cash: each BUY is a deposit of quantity x price + fees, each SELL a withdrawal of
+  quantity x price - fees. Either way dividends (and FEE rows) stay inside the portfolio as cash.
+- Flows happen at the close of their session. The time-weighted return of session t is
+  r_t = (V_t - F_t) / V_(t-1) - 1, and on a session that starts from nothing,
+  r_t = V_t / F_t - 1 (money invested during the day at the trade price).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyxirr
+
+from dashapp.analytics.holdings import running_shares, tracks_cash
+
+
+@dataclass(frozen=True)
+class PortfolioSeries:
+    """Per session: value, external flow, dividends received, fees paid, time-weighted return."""
+
+    frame: pd.DataFrame  # columns value, flow, dividends, fees, twr; index sessions
+
+
+def session_of_trades(trade_dates: pd.Series, sessions: pd.DatetimeIndex) -> pd.Series:
+    """Each trade date mapped to its session: itself, or the next session after a closed day."""
+    positions = sessions.searchsorted(pd.DatetimeIndex(trade_dates))
+    positions = np.minimum(positions, len(sessions) - 1)
+    return pd.Series(sessions[positions], index=trade_dates.index)
+
+
+def daily_shares(transactions: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    """Shares held at each session's close, (sessions x tickers), from the ledger alone."""
+    trades = transactions[transactions["ticker"].notna()]
+    if trades.empty:
+        return pd.DataFrame(index=sessions, dtype="float64")
+    shares = running_shares(trades)
+    on_session = session_of_trades(shares["trade_date"], sessions)
+    held = (
+        shares.assign(session=on_session)
+        .groupby(["session", "ticker"])["shares"]
+        .last()
+        .unstack("ticker")
+        .reindex(sessions)
+        .ffill()
+        .fillna(0.0)
+    )
+    return held
+
+
+def split_factors(split_ratios: pd.DataFrame) -> pd.DataFrame:
+    """Product of split ratios strictly after each session: raw price = adjusted close x factor."""
+    ratios = split_ratios.fillna(1.0)
+    return ratios.iloc[::-1].cumprod().iloc[::-1].shift(-1, fill_value=1.0)
+
+
+def portfolio_series(
+    transactions: pd.DataFrame,
+    closes: pd.DataFrame,
+    split_ratios: pd.DataFrame,
+) -> PortfolioSeries:
+    """Value, flows and time-weighted returns over the sessions of `closes` (sessions x tickers).
+
+    Closes are forward-filled across a missing session of one ticker (its last price stands).
+    """
+    sessions = closes.index
+    shares = daily_shares(transactions, sessions).reindex(columns=closes.columns, fill_value=0.0)
+    raw_closes = closes.ffill() * split_factors(split_ratios.reindex_like(closes))
+    holdings_value = (shares * raw_closes).sum(axis=1, min_count=1).fillna(0.0)
+
+    ledger = transactions.assign(session=session_of_trades(transactions["trade_date"], sessions))
+    gross = ledger["quantity"] * ledger["price"]
+    kind = ledger["kind"]
+    cash_effect = np.select(
+        [
+            kind == "DEPOSIT",
+            kind == "WITHDRAWAL",
+            kind == "BUY",
+            kind == "SELL",
+            kind == "DIVIDEND",
+            kind == "FEE",
+        ],
+        [
+            gross - ledger["fees"],
+            -gross - ledger["fees"],
+            -gross - ledger["fees"],
+            gross - ledger["fees"],
+            gross - ledger["fees"],
+            -gross - ledger["fees"],
+        ],
+        default=0.0,
+    )
+    if tracks_cash(transactions):
+        flow = np.select([kind == "DEPOSIT", kind == "WITHDRAWAL"], [gross, -gross], default=0.0)
+        implicit_cash = np.zeros(len(ledger))
+    else:
+        # Money for a buy arrives with the buy; a sale's proceeds leave with the sale.
+        flow = np.select(
+            [kind == "BUY", kind == "SELL"],
+            [gross + ledger["fees"], -(gross - ledger["fees"])],
+            default=0.0,
+        )
+        implicit_cash = flow
+    per_session = (
+        pd.DataFrame(
+            {
+                "session": ledger["session"],
+                "cash": cash_effect + implicit_cash,
+                "flow": flow,
+                "dividends": np.where(kind == "DIVIDEND", gross, 0.0),
+                "fees": np.where(kind.isin(["BUY", "SELL", "FEE", "DIVIDEND"]), ledger["fees"], 0.0)
+                + np.where(kind == "FEE", gross, 0.0),
+            }
+        )
+        .groupby("session")
+        .sum()
+        .reindex(sessions, fill_value=0.0)
+    )
+    cash = per_session["cash"].cumsum()
+    value = holdings_value + cash
+    frame = pd.DataFrame(
+        {
+            "value": value,
+            "flow": per_session["flow"],
+            "dividends": per_session["dividends"],
+            "fees": per_session["fees"],
+        }
+    )
+    frame["twr"] = time_weighted_returns(frame["value"], frame["flow"])
+    return PortfolioSeries(frame)
+
+
+def time_weighted_returns(value: pd.Series, flow: pd.Series) -> pd.Series:
+    """Daily TWR with flows at the close: r_t = (V_t - F_t) / V_(t-1) - 1.
+
+    A session that starts from nothing (V_(t-1) = 0) and receives money has r_t = V_t / F_t - 1;
+    sessions before any money is in have NaN.
+    """
+    previous = value.shift(1).fillna(0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ongoing = (value - flow) / previous - 1.0
+        starting = value / flow - 1.0
+    returns = np.where(previous > 0, ongoing, np.where(flow > 0, starting, np.nan))
+    return pd.Series(returns, index=value.index, dtype="float64")
+
+
+def xirr(dates: pd.DatetimeIndex, flows: pd.Series, final_value: float) -> float | None:
+    """Money-weighted return (XIRR, actual/365) of external flows plus the value at the end.
+
+    The investor's view: money put in is negative, money taken out and the final value positive.
+    None when the flows have no sign change (nothing invested, or nothing left).
+    """
+    amounts = -flows.to_numpy(dtype="float64")
+    mask = amounts != 0
+    when = list(dates[mask].date)
+    amounts = list(amounts[mask])
+    when.append(dates[-1].date())
+    amounts.append(final_value)
+    try:
+        rate = pyxirr.xirr(when, amounts)
+    except (pyxirr.InvalidPaymentsError, ValueError):
+        return None
+    return None if rate is None or not np.isfinite(rate) else float(rate)
