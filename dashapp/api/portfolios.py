@@ -7,12 +7,18 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from dashapp.services.context import AppContext
-from dashapp.services.portfolios import PortfolioNotFound, holdings_view, list_portfolios
+from dashapp.services.performance import compare, parse_request
+from dashapp.services.portfolios import (
+    InvalidInput,
+    PortfolioNotFound,
+    holdings_view,
+    list_portfolios,
+)
 
 HOLDING_FIELDS = (
     "ticker",
@@ -63,6 +69,21 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
                 "totals": {name: json_value(value) for name, value in view.totals.items()},
             }
         )
+
+    @api.get("/portfolios/<portfolio_id>/performance")
+    def performance(portfolio_id: str) -> ResponseReturnValue:
+        """From the cache only: what is stale or missing says so in `provenance` and `warnings`."""
+        try:
+            comparison = parse_request(
+                parse_id(portfolio_id),
+                request.args.get("benchmarks"),
+                request.args.get("period"),
+                request.args.get("start"),
+                request.args.get("end"),
+            )
+        except InvalidInput as error:
+            raise BadRequest(error.field, error.reason) from None
+        return jsonify(compare(app_context, comparison, fetch=False))
 
     @api.errorhandler(BadRequest)
     def bad_request(error: BadRequest) -> ResponseReturnValue:

@@ -36,40 +36,45 @@ SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 UNKNOWN_PREFIXES = ("ZZZZ", "INVALID")
 
 
+MARKET_VOLATILITY = 0.16
+
+
 @dataclass(frozen=True)
 class SymbolProfile:
-    """How one demo symbol behaves: annual drift and volatility, price level, dividends, splits."""
+    """How one demo symbol behaves: annual drift and volatility, price level, dividends, splits,
+    and beta to a common market factor (so the demo's stocks move together, as real ones do)."""
 
     drift: float
     volatility: float
     reference_price: float
     dividend_yield: float = 0.0
     splits: tuple[tuple[date, float], ...] = ()
+    beta: float = 1.0
 
 
 # Reference prices are the raw price on REFERENCE_DAY, roughly where each traded in mid-2024.
 KNOWN_PROFILES: dict[str, SymbolProfile] = {
-    "SPY": SymbolProfile(0.08, 0.17, 545.0, 0.013),
-    "VOO": SymbolProfile(0.08, 0.17, 500.0, 0.013),
-    "VTI": SymbolProfile(0.08, 0.18, 267.0, 0.014),
-    "QQQ": SymbolProfile(0.12, 0.23, 480.0, 0.006),
-    "IWM": SymbolProfile(0.06, 0.23, 203.0, 0.012),
-    "DIA": SymbolProfile(0.07, 0.16, 391.0, 0.016),
-    "VXUS": SymbolProfile(0.04, 0.16, 60.0, 0.031),
-    "BND": SymbolProfile(0.01, 0.05, 72.0, 0.033),
-    "AGG": SymbolProfile(0.01, 0.05, 97.0, 0.033),
-    "SCHD": SymbolProfile(0.07, 0.15, 77.0, 0.035),
-    "AAPL": SymbolProfile(0.18, 0.30, 210.0, 0.005, ((date(2020, 8, 31), 4.0),)),
-    "MSFT": SymbolProfile(0.16, 0.27, 447.0, 0.007),
-    "NVDA": SymbolProfile(0.30, 0.50, 124.0, 0.0003, ((date(2024, 6, 10), 10.0),)),
-    "TSLA": SymbolProfile(0.25, 0.60, 197.0, 0.0, ((date(2022, 8, 25), 3.0),)),
-    "AMZN": SymbolProfile(0.17, 0.33, 193.0),
-    "KO": SymbolProfile(0.05, 0.16, 63.0, 0.030),
-    "JNJ": SymbolProfile(0.05, 0.16, 146.0, 0.032),
-    "PG": SymbolProfile(0.06, 0.17, 165.0, 0.024),
-    "JPM": SymbolProfile(0.09, 0.26, 202.0, 0.023),
-    "XOM": SymbolProfile(0.05, 0.27, 115.0, 0.033),
-    "COST": SymbolProfile(0.15, 0.22, 850.0, 0.005),
+    "SPY": SymbolProfile(0.08, 0.17, 545.0, 0.013, beta=1.0),
+    "VOO": SymbolProfile(0.08, 0.17, 500.0, 0.013, beta=1.0),
+    "VTI": SymbolProfile(0.08, 0.18, 267.0, 0.014, beta=1.02),
+    "QQQ": SymbolProfile(0.12, 0.23, 480.0, 0.006, beta=1.15),
+    "IWM": SymbolProfile(0.06, 0.23, 203.0, 0.012, beta=1.2),
+    "DIA": SymbolProfile(0.07, 0.16, 391.0, 0.016, beta=0.9),
+    "VXUS": SymbolProfile(0.04, 0.16, 60.0, 0.031, beta=0.8),
+    "BND": SymbolProfile(0.01, 0.05, 72.0, 0.033, beta=0.05),
+    "AGG": SymbolProfile(0.01, 0.05, 97.0, 0.033, beta=0.05),
+    "SCHD": SymbolProfile(0.07, 0.15, 77.0, 0.035, beta=0.85),
+    "AAPL": SymbolProfile(0.18, 0.30, 210.0, 0.005, ((date(2020, 8, 31), 4.0),), beta=1.2),
+    "MSFT": SymbolProfile(0.16, 0.27, 447.0, 0.007, beta=1.1),
+    "NVDA": SymbolProfile(0.30, 0.50, 124.0, 0.0003, ((date(2024, 6, 10), 10.0),), beta=1.7),
+    "TSLA": SymbolProfile(0.25, 0.60, 197.0, 0.0, ((date(2022, 8, 25), 3.0),), beta=1.9),
+    "AMZN": SymbolProfile(0.17, 0.33, 193.0, beta=1.3),
+    "KO": SymbolProfile(0.05, 0.16, 63.0, 0.030, beta=0.6),
+    "JNJ": SymbolProfile(0.05, 0.16, 146.0, 0.032, beta=0.55),
+    "PG": SymbolProfile(0.06, 0.17, 165.0, 0.024, beta=0.5),
+    "JPM": SymbolProfile(0.09, 0.26, 202.0, 0.023, beta=1.1),
+    "XOM": SymbolProfile(0.05, 0.27, 115.0, 0.033, beta=0.8),
+    "COST": SymbolProfile(0.15, 0.22, 850.0, 0.005, beta=0.8),
 }
 DEMO_UNIVERSE = tuple(sorted(KNOWN_PROFILES))
 
@@ -107,7 +112,17 @@ def profile_of(symbol: str) -> SymbolProfile:
         volatility=float(rng.uniform(0.18, 0.45)),
         reference_price=float(round(rng.uniform(20.0, 300.0), 2)),
         dividend_yield=float(rng.uniform(0.01, 0.035)) if pays else 0.0,
+        beta=float(rng.uniform(0.6, 1.4)),
     )
+
+
+@lru_cache(maxsize=4)
+def market_factor(calendar_name: str = "XNYS") -> np.ndarray:
+    """Daily market shocks shared by every demo symbol (zero mean, MARKET_VOLATILITY a year)."""
+    calendar = MarketCalendar(calendar_name)
+    count = len(calendar.sessions(EPOCH, calendar.last_session))
+    rng = np.random.default_rng(symbol_seed("demo market factor"))
+    return rng.normal(0.0, MARKET_VOLATILITY / math.sqrt(252.0), count)
 
 
 @lru_cache(maxsize=2048)
@@ -119,7 +134,16 @@ def raw_series(symbol: str, calendar_name: str = "XNYS") -> RawSeries:
     rng = np.random.default_rng(symbol_seed(symbol))
     count = len(dates)
     daily_vol = profile.volatility / math.sqrt(252.0)
-    log_returns = rng.normal(profile.drift / 252.0 - daily_vol**2 / 2.0, daily_vol, count)
+    # Total variance = beta^2 x market variance + own variance, so each symbol keeps its volatility.
+    own_vol = math.sqrt(
+        max(profile.volatility**2 - (profile.beta * MARKET_VOLATILITY) ** 2, 0.05**2)
+    )
+    log_returns = (
+        profile.drift / 252.0
+        - daily_vol**2 / 2.0
+        + profile.beta * market_factor(calendar_name)
+        + rng.normal(0.0, own_vol / math.sqrt(252.0), count)
+    )
     log_returns[0] = 0.0
     economic = np.exp(np.cumsum(log_returns))
 

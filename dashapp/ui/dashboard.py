@@ -181,7 +181,11 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
 def render_view(view: HoldingsView) -> html.Div:
     """Summary cards and holdings table of one portfolio (or its empty state)."""
     header = html.H4(
-        [view.portfolio.name, demo_label() if view.is_demo else None],
+        [
+            view.portfolio.name,
+            demo_label() if view.is_demo else None,
+            dcc.Link("Compare with ETFs →", href="/compare", className="fs-6 ms-3"),
+        ],
         className="portfolio-title mb-3",
     )
     if view.holdings.empty:

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, dcc, html
 
 from dashapp.services.context import AppContext
-from dashapp.ui import dashboard
+from dashapp.ui import compare, dashboard
 from dashapp.ui.components import demo_label
 
 
@@ -19,7 +19,13 @@ def layout(app_context: AppContext) -> html.Div:
                 dbc.Container(
                     [
                         dbc.NavbarBrand(brand, href="/"),
-                        dbc.Nav([dbc.NavLink("Dashboard", href="/", active="exact")], navbar=True),
+                        dbc.Nav(
+                            [
+                                dbc.NavLink("Dashboard", href="/", active="exact"),
+                                dbc.NavLink("Compare with ETFs", href="/compare", active="exact"),
+                            ],
+                            navbar=True,
+                        ),
                     ]
                 ),
                 color="dark",
@@ -32,7 +38,7 @@ def layout(app_context: AppContext) -> html.Div:
 
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
-    pages = {"/": dashboard.layout}
+    pages = {"/": dashboard.layout, "/compare": compare.layout}
 
     @app.callback(Output("page-content", "children"), Input("url", "pathname"))
     def route(pathname):
@@ -45,3 +51,4 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         return page(app_context)
 
     dashboard.register_callbacks(app, app_context)
+    compare.register_callbacks(app, app_context)

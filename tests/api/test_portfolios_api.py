@@ -93,3 +93,43 @@ def test_unknown_id_is_a_404_json_error(client):
     response = client.get("/api/portfolios/424242/holdings")
     assert response.status_code == 404
     assert response.get_json() == {"error": "portfolio 424242 does not exist"}
+
+
+def test_performance_returns_series_metrics_and_provenance(client, demo_id):
+    body = client.get(
+        f"/api/portfolios/{demo_id}/performance?benchmarks=SPY,QQQ&period=1Y"
+    ).get_json()
+    series = body["series"]
+    assert (
+        len(series["dates"]) == len(series["portfolio"]["value"]) == len(series["portfolio"]["twr"])
+    )
+    assert set(series["benchmarks"]) == {"SPY", "QQQ"}
+    assert set(series["benchmarks"]["SPY"]) >= {"shadow_value", "daily_return"}
+    assert set(body["metrics"]) == {"portfolio", "SPY", "QQQ"}
+    assert body["metrics"]["QQQ"]["beta"] is not None
+    assert body["provenance"]["SPY"]["state"] == "cached"
+
+
+def test_performance_with_custom_dates(client, demo_id):
+    body = client.get(
+        f"/api/portfolios/{demo_id}/performance?benchmarks=SPY&start=2024-01-02&end=2024-06-28"
+    ).get_json()
+    assert body["start"] == "2024-01-02" and body["end"] == "2024-06-28"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("period=2W", "period"),
+        ("benchmarks=%3Cscript%3E", "benchmarks"),
+        ("start=yesterday", "start"),
+    ],
+)
+def test_performance_bad_parameter_is_a_400_naming_it(client, demo_id, query, field):
+    response = client.get(f"/api/portfolios/{demo_id}/performance?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["field"] == field
+
+
+def test_performance_of_unknown_portfolio_is_404(client):
+    assert client.get("/api/portfolios/999/performance").status_code == 404
