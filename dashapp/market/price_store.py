@@ -243,6 +243,10 @@ class PriceStore:
             )
         return result
 
+    def tickers_with_gaps(self, tickers: Iterable[str], start: date, end: date) -> list[str]:
+        """Which of `tickers` a fill of [start, end] would fetch (a database read, no network)."""
+        return sorted({gap.ticker for gap in self._gaps(normalize_tickers(tickers), start, end)})
+
     # ----- fills: may call the provider; run in background work ------------------------------
 
     def get_history(self, tickers: Iterable[str], start: date, end: date) -> HistoryResult:

@@ -214,8 +214,6 @@ class ResilientProvider:
             "retry": retry_if_exception(_worth_retrying),
             "sleep": sleep,
         }
-        # A timed-out call keeps its thread until the provider gives up; a few spare ones suffice.
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"{inner.name}-call")
 
     def history(self, tickers: Sequence[str], start: date, end: date) -> HistoryBatch:
         return self._resilient(
@@ -303,11 +301,17 @@ class ResilientProvider:
     def _call_with_timeout(
         self, fetch: Callable[[list[str]], Result], tickers: list[str]
     ) -> Result:
-        future = self._pool.submit(fetch, tickers)
+        # A pool per call, not per provider: a pool made before a fork (background callbacks
+        # run in forked processes) has no threads in the child and would never run the task.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-call")
+        future = pool.submit(fetch, tickers)
         try:
             batch = future.result(timeout=self.timeout)
         except FutureTimeout:
             raise UpstreamTimeout(f"no answer within {self.timeout:g} s", tuple(tickers)) from None
+        finally:
+            # Never wait for a call that timed out; its thread ends when the provider gives up.
+            pool.shutdown(wait=False)
         if (
             tickers
             and len(batch.errors) == len(tickers)

@@ -17,6 +17,7 @@ Every HTTP request the session sends is timed and recorded for `fetch_log`.
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from urllib.parse import parse_qs, urlparse
 
 import curl_cffi.requests
 import pandas as pd
+import peewee
 import yfinance as yf
 from yfinance.config import YfConfig
 from yfinance.data import YfData
@@ -40,6 +42,8 @@ from dashapp.market.providers import RequestRecorder, UpstreamRequest
 
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
 # Yahoo's words when a symbol does not exist (chart error description or yfinance's message).
+TZ_CACHE_ATTEMPTS = 5
+LOCKED_CACHE_ERRORS = (sqlite3.OperationalError, peewee.OperationalError)
 UNKNOWN_SYMBOL_HINTS = ("delisted", "not found", "no timezone found")
 SessionFactory = Callable[[], curl_cffi.requests.Session]
 
@@ -149,6 +153,21 @@ class YahooMarket:
     def _history_of(
         self, symbol: str, start: date, end: date
     ) -> tuple[pd.DataFrame | None, Exception | None]:
+        attempt = 1
+        while True:
+            try:
+                return self._history_attempt(symbol, start, end)
+            except LOCKED_CACHE_ERRORS as error:
+                # yfinance's timezone cache is one SQLite file that parallel lookups can find
+                # locked for a moment; the request itself never went out, so just ask again.
+                if "locked" not in str(error) or attempt == TZ_CACHE_ATTEMPTS:
+                    return None, ProviderError(f"yfinance timezone cache: {error}", (symbol,))
+                time.sleep(0.05 * attempt)
+                attempt += 1
+
+    def _history_attempt(
+        self, symbol: str, start: date, end: date
+    ) -> tuple[pd.DataFrame | None, Exception | None]:
         ticker = yf.Ticker(symbol, session=self._shared_session())
         try:
             frame = ticker.history(
@@ -165,6 +184,8 @@ class YahooMarket:
             if _says_unknown(error):
                 return None, UnknownTicker(str(error), (symbol,))
             return empty_bars(), None  # a valid symbol with no session in the range
+        except LOCKED_CACHE_ERRORS:
+            raise
         except Exception as error:
             return None, _classify(error, (symbol,))
         return _normalize_history(symbol, frame), None

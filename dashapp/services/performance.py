@@ -112,6 +112,15 @@ def cached_comparison(ctx: AppContext, request: ComparisonRequest) -> dict[str, 
     return ctx.cache.get(cache_key(ctx, request))
 
 
+def needs_fetch(ctx: AppContext, request: ComparisonRequest) -> bool:
+    """True when answering would first have to fetch prices the cache lacks."""
+    first = first_trade_date(ctx, request.portfolio_id)
+    if first is None:
+        return False
+    tickers = comparison_tickers(ctx, request)
+    return bool(ctx.store.tickers_with_gaps(tickers, first, ctx.clock.now().date()))
+
+
 def compare(
     ctx: AppContext,
     request: ComparisonRequest,

@@ -1,9 +1,10 @@
 """The comparison page (`/compare`): did the portfolio beat the ETFs it could have been?
 
-A finished comparison for the same question and prices comes straight from the cache. Otherwise
-a background callback loads prices, fetches what is missing, computes and hands the result to
-the page, moving a progress bar through those stages; the rest of the app stays usable and the
-job can be cancelled. Switching views redraws from the result kept in the browser.
+A finished comparison for the same question and prices comes straight from the cache, and one
+whose prices are all cached is computed at once (a fraction of a second). When prices must be
+fetched first, a background callback loads, fetches, computes and hands the result to the page,
+moving a progress bar through those stages; the rest of the app stays usable and the job can be
+cancelled. Switching views redraws from the result kept in the browser.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dashapp.services.performance import (
     cached_comparison,
     compare,
     explain,
+    needs_fetch,
     parse_request,
 )
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios
@@ -221,6 +223,10 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             return None, no_update, "This portfolio no longer exists."
         if cached is not None:
             return cached, no_update, _warnings(cached)
+        if not needs_fetch(app_context, request):
+            # Every price is at hand: computing takes a fraction of a second, so do it now.
+            result = compare(app_context, request, fetch=False)
+            return result, no_update, _warnings(result)
         job = {
             "portfolio_id": request.portfolio_id,
             "benchmarks": list(request.benchmarks),
@@ -236,6 +242,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Output("compare-message", "children", allow_duplicate=True),
         Input("compare-job", "data"),
         background=True,
+        # Poll often: a warm-cache comparison takes a fraction of a second to compute.
+        interval=200,
         running=[
             (Output("compare-run", "disabled"), True, False),
             (Output("compare-cancel", "disabled"), False, True),

@@ -128,6 +128,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Input("refresh-request", "data"),
         State("auto-refreshed", "data"),
         background=True,
+        interval=300,
         running=[
             (Output("refresh-button", "disabled"), True, False),
             (Output("refresh-cancel", "disabled"), False, True),

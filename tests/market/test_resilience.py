@@ -251,3 +251,22 @@ def test_quotes_go_through_the_same_guards(state_cache):
     batch = resilient(inner, state_cache).quotes(["SPY", "QQQ"])
     assert set(batch.quotes) == {"SPY", "QQQ"}
     assert len(inner.calls) == 2
+
+
+def _history_in_child(provider: ResilientProvider, results) -> None:
+    results.put(len(provider.history(["QQQ"], START, END).bars))
+
+
+def test_provider_used_before_a_fork_still_works_in_the_child(state_cache):
+    # Background callbacks run in forked processes after the web process has used the provider.
+    import multiprocessing
+
+    provider = resilient(ScriptedProvider(), state_cache, timeout=10.0)
+    provider.history(["SPY"], START, END)
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    child = fork.Process(target=_history_in_child, args=(provider, results))
+    child.start()
+    child.join(timeout=20)
+    assert child.exitcode == 0
+    assert results.get(timeout=1) == 5
