@@ -4,11 +4,12 @@ request budget and a timeout on every call.
 - Retries: tenacity, exponential backoff with full jitter (`wait_random_exponential`), bounded
   in attempts and in total time. Only transient errors are retried, and within a batch only the
   tickers that failed transiently are asked again. Unknown tickers never are.
-- Circuit breaker: pybreaker, one per provider, its state kept in a diskcache directory so
-  every process on the host sees the same state. A call
+- Circuit breaker: pybreaker, one per provider, its state kept where every process sees it: a
+  diskcache directory on one host, or Redis (REDIS_URL) across hosts. A call
   counts as a failure when it raised a transient error or when every ticker of a batch failed
   transiently; unknown tickers never trip it.
-- Request budget: a token bucket in the same shared store, charged as Yahoo charges (history one
+- Request budget: a token bucket in the same shared store (diskcache, or Redis through one
+  atomic Lua script), charged as Yahoo charges (history one
   request per ticker, quotes one per 50 symbols). Background work waits for tokens; a wait
   longer than `max_budget_wait` refuses the call instead.
 - Timeout: the inner call runs in a worker thread and is abandoned after `timeout` seconds.
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 import diskcache
 import pandas as pd
 import pybreaker
+import redis
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -122,7 +124,7 @@ class RequestBudget:
 
     def __init__(
         self,
-        cache: diskcache.Cache,
+        cache: diskcache.Cache | None,
         name: str,
         per_minute: int,
         clock: Clock,
@@ -170,6 +172,48 @@ class RequestBudget:
         }
 
 
+class RedisRequestBudget(RequestBudget):
+    """The same token bucket kept in Redis, for processes on several hosts."""
+
+    # Refill, then spend or report the wait, atomically inside Redis.
+    TAKE = """
+    local capacity, rate, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+    local cost, needed = tonumber(ARGV[4]), tonumber(ARGV[5])
+    local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+    local tokens = tonumber(state[1]) or capacity
+    local stamp = tonumber(state[2]) or now
+    tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
+    if tokens < needed then
+      redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
+      return tostring((needed - tokens) / rate)
+    end
+    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - cost), 'stamp', tostring(now))
+    return '0'
+    """
+
+    def __init__(
+        self, client: redis.Redis, name: str, per_minute: int, clock: Clock, **options: Any
+    ) -> None:
+        super().__init__(None, name, per_minute, clock, **options)
+        self._redis = client
+        self._key = f"stocktracker:budget:{name}"
+        self._take = client.register_script(self.TAKE)
+
+    def _try_take(self, cost: int) -> float:
+        now = self._clock.now().timestamp()
+        needed = min(float(cost), self.capacity)
+        answer = self._take(
+            keys=[self._key], args=[self.capacity, self._per_second, now, cost, needed]
+        )
+        return float(answer)
+
+    def _tokens(self, now: float) -> float:
+        tokens, stamp = self._redis.hmget(self._key, "tokens", "stamp")
+        if tokens is None:
+            return self.capacity
+        return min(self.capacity, float(tokens) + max(0.0, now - float(stamp)) * self._per_second)
+
+
 class ResilientProvider:
     """A MarketDataProvider that wraps another with retries, a breaker, a budget and timeouts."""
 
@@ -179,6 +223,7 @@ class ResilientProvider:
         clock: Clock,
         *,
         state_cache: diskcache.Cache,
+        redis_client: redis.Redis | None = None,
         max_attempts: int = 3,
         max_retry_seconds: float = 20.0,
         backoff_base: float = 0.5,
@@ -195,7 +240,13 @@ class ResilientProvider:
         self.clock = clock
         self.timeout = timeout
         self.reset_seconds = reset_seconds
-        self._storage = DiskcacheBreakerStorage(state_cache, inner.name)
+        self._storage: pybreaker.CircuitBreakerStorage = (
+            pybreaker.CircuitRedisStorage(
+                pybreaker.STATE_CLOSED, redis_client, namespace=f"stocktracker:{inner.name}"
+            )
+            if redis_client is not None
+            else DiskcacheBreakerStorage(state_cache, inner.name)
+        )
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=failure_threshold,
             reset_timeout=reset_seconds,
@@ -203,8 +254,19 @@ class ResilientProvider:
             name=inner.name,
             throw_new_error_on_trip=False,
         )
-        self.budget = RequestBudget(
-            state_cache, inner.name, requests_per_minute, clock, sleep, max_budget_wait
+        self.budget = (
+            RedisRequestBudget(
+                redis_client,
+                inner.name,
+                requests_per_minute,
+                clock,
+                sleep=sleep,
+                max_wait=max_budget_wait,
+            )
+            if redis_client is not None
+            else RequestBudget(
+                state_cache, inner.name, requests_per_minute, clock, sleep, max_budget_wait
+            )
         )
         self._retry_policy = {
             "stop": stop_after_attempt(max_attempts)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import diskcache
+import redis
 
 from dashapp.clock import Clock, SystemClock
 from dashapp.db.engine import Database
@@ -63,6 +64,8 @@ def make_provider(
         source,
         clock,
         state_cache=state_cache,
+        # Across hosts the breaker and the budget must live in Redis, not a host's diskcache.
+        redis_client=redis.Redis.from_url(settings.redis_url) if settings.redis_url else None,
         failure_threshold=settings.breaker_failure_threshold,
         reset_seconds=settings.breaker_reset_seconds,
         requests_per_minute=settings.upstream_requests_per_minute,

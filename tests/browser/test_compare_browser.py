@@ -10,6 +10,8 @@ from dashapp.services.performance import cached_comparison, parse_request
 
 pytestmark = pytest.mark.browser
 
+LEGEND_SHOWS = "(name) => (document.querySelector('#compare-chart') || {innerText: ''}).innerText.includes(name)"
+
 # Records whether the progress bar is ever made visible while the page lives.
 PROGRESS_WATCHER = """
 window.progressShown = false;
@@ -33,7 +35,8 @@ def test_warm_prices_draw_at_once_and_a_new_benchmark_is_fetched_with_progress(l
     assert page.inner_text("#compare-message").startswith("Compared 2023-12-04 to 2024-12-04")
     assert page.evaluate("window.progressShown") is False  # every price was cached
     assert page.locator("#compare-chart .scatterlayer .trace").count() == 4
-    assert "Your money in SPY" in page.inner_text("#compare-chart")
+    # dcc.Loading blanks the chart while a callback updates it: wait for the drawn legend.
+    page.wait_for_function(LEGEND_SHOWS, arg="Your money in SPY", timeout=10_000)
 
     # IWM is not cached: a background job fetches it, showing its progress, then draws it.
     page.fill("#compare-extra", "iwm")
@@ -42,7 +45,7 @@ def test_warm_prices_draw_at_once_and_a_new_benchmark_is_fetched_with_progress(l
         "document.querySelectorAll('#compare-chart .scatterlayer .trace').length === 5",
         timeout=30_000,
     )
-    assert "Your money in IWM" in page.inner_text("#compare-chart")
+    page.wait_for_function(LEGEND_SHOWS, arg="Your money in IWM", timeout=10_000)
     assert page.evaluate("window.progressShown") is True  # however briefly, the bar ran
     page.wait_for_selector("#compare-progress[style*='hidden']", state="attached", timeout=10_000)
 

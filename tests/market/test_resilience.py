@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import diskcache
 import pybreaker
 import pytest
+import redis
 
 from dashapp.clock import FrozenClock
 from dashapp.market.bars import HistoryBatch, QuoteBatch
@@ -20,6 +21,7 @@ from dashapp.market.errors import (
     UpstreamTimeout,
 )
 from dashapp.market.resilience import BudgetExhausted, ResilientProvider
+from tests.conftest import TEST_REDIS_URL
 
 NOW = datetime(2024, 12, 7, 12, 0, tzinfo=UTC)
 START, END = date(2024, 12, 2), date(2024, 12, 6)
@@ -270,3 +272,35 @@ def test_provider_used_before_a_fork_still_works_in_the_child(state_cache):
     child.join(timeout=20)
     assert child.exitcode == 0
     assert results.get(timeout=1) == 5
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set")
+def test_breaker_and_budget_are_shared_through_redis_across_hosts(state_cache, tmp_path):
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    failing, healthy = ScriptedProvider(), ScriptedProvider()
+    failing.whole_call_errors = [ProviderError("502")] * 2
+    options = {
+        "max_attempts": 1,
+        "failure_threshold": 2,
+        "requests_per_minute": 3,
+        "max_budget_wait": 0.0,
+    }
+    # Two "hosts": separate diskcache directories, one Redis.
+    first = resilient(failing, state_cache, redis_client=client, **options)
+    other_cache = diskcache.Cache(str(tmp_path / "other-host"))
+    second = resilient(healthy, other_cache, redis_client=client, **options)
+    second.history(["SPY", "QQQ"], START, END)
+    assert first.budget_status()["tokens_left"] == 1.0
+    with pytest.raises(BudgetExhausted):
+        first.history(["SPY", "QQQ"], START, END)
+    client.delete("stocktracker:budget:scripted")
+    for _ in range(2):
+        with pytest.raises(ProviderError):
+            first.history(["SPY"], START, END)
+    with pytest.raises(CircuitOpen):
+        second.history(["SPY"], START, END)
+    assert second.breaker_status()["state"] == "open"
+    other_cache.close()
+    client.flushdb()
