@@ -9,46 +9,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import redis
 
 from tests.conftest import TEST_REDIS_URL
+from tests.servers import free_port, http, wait_for_portfolios
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def http(url: str, body: dict | None = None) -> tuple[int, str]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status, response.read().decode()
-
-
-def wait_until_up(base: str) -> list[dict]:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            return json.loads(http(f"{base}/api/portfolios")[1])
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError("gunicorn did not answer within 90 s")
 
 
 def test_comparison_job_runs_on_celery_and_reaches_the_page(tmp_path):
@@ -98,7 +74,7 @@ def test_comparison_job_runs_on_celery_and_reaches_the_page(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        [portfolio] = wait_until_up(base)
+        [portfolio] = wait_for_portfolios(base)
         page = http(f"{base}/compare")[1]
         config = json.loads(
             re.search(

@@ -150,30 +150,23 @@ def open_positions(held: pd.DataFrame) -> pd.DataFrame:
     return held[held["shares"] > 0]
 
 
-def cash_balance(transactions: pd.DataFrame) -> float:
-    """Cash from the ledger: deposits - withdrawals - buys - fees + sells + dividends.
-
-    amount = quantity * price for DEPOSIT, WITHDRAWAL and DIVIDEND; buys cost q*p + f, sells
-    bring q*p - f, a FEE costs quantity * price + fees.
-    """
+def cash_effects(transactions: pd.DataFrame) -> np.ndarray:
+    """Each row's effect on cash: deposits and sells and dividends bring q*p - f; withdrawals,
+    buys and FEE rows cost q*p + f; splits cost nothing."""
     kind = transactions["kind"].to_numpy()
     gross = transactions["quantity"].to_numpy(dtype="float64") * transactions["price"].to_numpy(
         dtype="float64"
     )
     fees = transactions["fees"].to_numpy(dtype="float64")
-    signed = np.select(
-        [
-            kind == "DEPOSIT",
-            kind == "WITHDRAWAL",
-            kind == "BUY",
-            kind == "SELL",
-            kind == "DIVIDEND",
-            kind == "FEE",
-        ],
-        [gross - fees, -gross - fees, -gross - fees, gross - fees, gross - fees, -gross - fees],
-        default=0.0,
-    )
-    return float(signed.sum())
+    incoming = np.isin(kind, ("DEPOSIT", "SELL", "DIVIDEND"))
+    outgoing = np.isin(kind, ("WITHDRAWAL", "BUY", "FEE"))
+    return np.select([incoming, outgoing], [gross - fees, -gross - fees], default=0.0)
+
+
+def cash_balance(transactions: pd.DataFrame) -> float:
+    """Cash from the ledger: the sum of `cash_effects` (deposits - withdrawals - buys - fees +
+    sells + dividends)."""
+    return float(cash_effects(transactions).sum())
 
 
 def tracks_cash(transactions: pd.DataFrame) -> bool:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pyxirr
 
-from dashapp.analytics.holdings import running_shares, tracks_cash
+from dashapp.analytics.holdings import cash_effects, running_shares, tracks_cash
 
 
 @dataclass(frozen=True)
@@ -84,25 +84,7 @@ def portfolio_series(
     ledger = transactions.assign(session=session_of_trades(transactions["trade_date"], sessions))
     gross = ledger["quantity"] * ledger["price"]
     kind = ledger["kind"]
-    cash_effect = np.select(
-        [
-            kind == "DEPOSIT",
-            kind == "WITHDRAWAL",
-            kind == "BUY",
-            kind == "SELL",
-            kind == "DIVIDEND",
-            kind == "FEE",
-        ],
-        [
-            gross - ledger["fees"],
-            -gross - ledger["fees"],
-            -gross - ledger["fees"],
-            gross - ledger["fees"],
-            gross - ledger["fees"],
-            -gross - ledger["fees"],
-        ],
-        default=0.0,
-    )
+    cash_effect = cash_effects(ledger)
     if tracks_cash(transactions):
         flow = np.select([kind == "DEPOSIT", kind == "WITHDRAWAL"], [gross, -gross], default=0.0)
         implicit_cash = np.zeros(len(ledger))
