@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import pandas as pd
 
@@ -51,9 +51,3 @@ class HistoryBatch:
 class QuoteBatch:
     quotes: dict[str, Quote] = field(default_factory=dict)
     errors: dict[str, Exception] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DateRange:
-    start: date
-    end: date

@@ -76,7 +76,6 @@ KNOWN_PROFILES: dict[str, SymbolProfile] = {
     "XOM": SymbolProfile(0.05, 0.27, 115.0, 0.033, beta=0.8),
     "COST": SymbolProfile(0.15, 0.22, 850.0, 0.005, beta=0.8),
 }
-DEMO_UNIVERSE = tuple(sorted(KNOWN_PROFILES))
 
 
 @dataclass(frozen=True)

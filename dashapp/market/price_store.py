@@ -108,11 +108,6 @@ class PriceStore:
             rows = session.scalars(select(PriceCoverage).where(PriceCoverage.ticker.in_(names)))
             return {row.ticker: _coverage_row(row) for row in rows}
 
-    def all_coverage(self) -> list[CoverageRow]:
-        with self.db.session() as session:
-            rows = session.scalars(select(PriceCoverage).order_by(PriceCoverage.ticker))
-            return [_coverage_row(row) for row in rows]
-
     def read_bars(self, tickers: Iterable[str], start: date, end: date) -> pd.DataFrame:
         """Stored bars of `tickers` from `start` to `end` inclusive, long form, sorted."""
         names = normalize_tickers(tickers)
@@ -127,11 +122,6 @@ class PriceStore:
         frame = _frame(rows, columns=[*BAR_COLUMNS, "provisional"])
         frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
         return frame
-
-    def close_matrix(self, tickers: Iterable[str], start: date, end: date) -> pd.DataFrame:
-        """Closes as a (sessions x tickers) matrix; NaN where nothing is stored."""
-        bars = self.read_bars(tickers, start, end)
-        return bars.pivot(index="date", columns="ticker", values="close")
 
     def latest_prices(self, tickers: Iterable[str]) -> pd.DataFrame:
         """The latest stored price of each ticker with provenance and freshness.

@@ -277,3 +277,15 @@ def test_evict_forgets_a_ticker(store_and_provider):
     assert stored_dates(context, "SPY") == []
     assert "SPY" not in context.store.coverage(["SPY"])
     assert stored_dates(context, "QQQ")
+
+
+def test_get_history_fills_gaps_and_says_how_fresh_each_ticker_is(store_and_provider):
+    context, provider, _ = store_and_provider
+    result = context.store.get_history(["SPY", "ZZZZQ"], date(2024, 11, 1), date(2024, 12, 4))
+    assert set(result.bars["ticker"]) == {"SPY"}
+    assert result.freshness["SPY"].state == "cached"
+    assert result.freshness["ZZZZQ"].state == "missing"
+    assert "UnknownTicker" in result.errors["ZZZZQ"]
+    again = context.store.get_history(["SPY"], date(2024, 11, 1), date(2024, 12, 4))
+    assert len(provider.history_calls) == 1  # the second answer came from the database
+    assert again.bars["close"].tolist() == result.bars["close"].tolist()
