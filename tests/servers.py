@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -31,3 +37,20 @@ def wait_for_portfolios(base: str, seconds: float = 90) -> list[dict]:
         except OSError:
             time.sleep(0.5)
     raise AssertionError(f"the server did not answer within {seconds:g} s")
+
+
+def start(arguments: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """`python -m <arguments>` from the repository root with `env` added, output discarded."""
+    return subprocess.Popen(
+        [sys.executable, "-m", *arguments],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_gunicorn(port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen:
+    return start(
+        ["gunicorn", "app:server", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"], env
+    )

@@ -7,10 +7,7 @@ and polled through whichever answers next, exactly as a browser would.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,9 +15,13 @@ import pytest
 import redis
 
 from tests.conftest import TEST_REDIS_URL
-from tests.servers import free_port, http, wait_for_portfolios
+from tests.servers import free_port, http, start, start_gunicorn, wait_for_portfolios
 
 ROOT = Path(__file__).resolve().parents[1]
+CELERY_WORKER = [
+    *("celery", "-A", "app:celery", "worker", "--pool=solo", "--loglevel=WARNING"),
+    *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+]
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set"),
@@ -30,48 +31,14 @@ pytestmark = [
 def test_comparison_job_runs_on_celery_and_reaches_the_page(tmp_path):
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     env = {
-        **os.environ,
         "REDIS_URL": TEST_REDIS_URL,
         "INSTANCE_DIR": str(tmp_path / "instance"),
         "STOCKTRACKER_DEMO": "1",
         "SECRET_KEY": "celery-test-secret",
     }
     port = free_port()
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "app:celery",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "app:server",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start(CELERY_WORKER, env)
+    web = start_gunicorn(port, env, workers=2)
     base = f"http://127.0.0.1:{port}"
     try:
         [portfolio] = wait_for_portfolios(base)
