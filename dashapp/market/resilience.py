@@ -2,16 +2,20 @@
 request budget and a timeout on every call.
 
 - Retries: tenacity, exponential backoff with full jitter (`wait_random_exponential`), bounded
-  in attempts and in total time. Only transient errors are retried, and within a batch only the
-  tickers that failed transiently are asked again. Unknown tickers never are.
+  in attempts and in total time (no retry starts once `max_retry_seconds` would be passed).
+  Only transient errors are retried, and within a batch only the tickers that failed
+  transiently are asked again; unknown tickers never are. Tickers answered by an early attempt
+  are kept when a later attempt fails as a whole: that failure becomes the error of the tickers
+  still pending.
 - Circuit breaker: pybreaker, one per provider, its state kept where every process sees it: a
-  diskcache directory on one host, or Redis (REDIS_URL) across hosts. A call
-  counts as a failure when it raised a transient error or when every ticker of a batch failed
-  transiently; unknown tickers never trip it.
+  diskcache directory on one host, or Redis (REDIS_URL) across hosts. A call counts as a
+  failure when it raised a transient error or when every ticker of a batch failed transiently;
+  unknown tickers never trip it. pybreaker reads `datetime.now(UTC)` to stamp `opened_at` and
+  to decide when an open circuit may half-open; `ClockedBreaker` takes both from our Clock.
 - Request budget: a token bucket in the same shared store (diskcache, or Redis through one
-  atomic Lua script), charged as Yahoo charges (history one
-  request per ticker, quotes one per 50 symbols). Background work waits for tokens; a wait
-  longer than `max_budget_wait` refuses the call instead.
+  atomic Lua script), charged as Yahoo charges (history one request per ticker, quotes one per
+  50 symbols). Background work waits for tokens; a wait longer than `max_budget_wait` refuses
+  the call instead, and a refusal is never retried within the same call.
 - Timeout: the inner call runs in a worker thread and is abandoned after `timeout` seconds.
 """
 
@@ -34,7 +38,7 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    stop_after_delay,
+    stop_before_delay,
     wait_random_exponential,
 )
 
@@ -68,7 +72,10 @@ class AllFailed(ProviderError):
 
 
 class DiskcacheBreakerStorage(pybreaker.CircuitBreakerStorage):
-    """pybreaker state in a diskcache directory, shared by every process on the host."""
+    """pybreaker state in a diskcache directory, shared by every process on the host.
+
+    Counters change through `Cache.incr`, which diskcache runs in one SQLite transaction, so two
+    processes failing at once both count."""
 
     def __init__(self, cache: diskcache.Cache, name: str) -> None:
         super().__init__(name)
@@ -116,6 +123,73 @@ class DiskcacheBreakerStorage(pybreaker.CircuitBreakerStorage):
         self._cache.set(self._key("opened_at"), value.timestamp())
 
 
+class ClockedBreaker(pybreaker.CircuitBreaker):
+    """pybreaker's breaker with its time taken from our Clock.
+
+    pybreaker stamps `opened_at` with `datetime.now(UTC)` in `open()` and compares against it in
+    its open state. Here `open()` stamps the clock's time, and `admit()` makes the open ->
+    half-open decision by the clock before each call, so pybreaker's own comparison is reached
+    only when another process opens the circuit between `admit()` and the call.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        storage: pybreaker.CircuitBreakerStorage,
+        *,
+        name: str,
+        fail_max: int,
+        reset_seconds: float,
+    ) -> None:
+        super().__init__(
+            fail_max=fail_max,
+            reset_timeout=reset_seconds,
+            # A provider that says "no such ticker" is answering: not a sign of an outage.
+            exclude=[_is_permanent],
+            state_storage=storage,
+            name=name,
+            # Let the provider's own error through when the breaker trips, not CircuitBreakerError.
+            throw_new_error_on_trip=False,
+        )
+        self.clock = clock
+        self.storage = storage
+
+    def open(self) -> bool:
+        with self._lock:
+            self.storage.opened_at = self.clock.now()
+            self.state = self.storage.state = pybreaker.STATE_OPEN
+        return False
+
+    def admit(self, tickers: Sequence[str]) -> None:
+        """Raise CircuitOpen while the circuit is open; half-open it once `reset_seconds` passed."""
+        if self.current_state != pybreaker.STATE_OPEN:
+            return
+        if self.seconds_until_half_open() > 0:
+            raise CircuitOpen(f"{self.name} circuit open after repeated failures", tuple(tickers))
+        self.half_open()
+
+    def seconds_until_half_open(self) -> float:
+        opened_at = self.storage.opened_at
+        if opened_at is None:
+            return 0.0
+        reopen = opened_at + timedelta(seconds=self.reset_timeout)
+        return max(0.0, (reopen - self.clock.now()).total_seconds())
+
+    def status(self) -> dict[str, Any]:
+        """State as the next call will find it: an open circuit whose wait is over is half-open."""
+        state = self.current_state
+        wait = self.seconds_until_half_open() if state == pybreaker.STATE_OPEN else None
+        if wait == 0.0:
+            state = pybreaker.STATE_HALF_OPEN
+        return {
+            "state": state,
+            "failures": self.fail_counter,
+            "failure_threshold": self.fail_max,
+            "opened_at": None if state == pybreaker.STATE_CLOSED else self.storage.opened_at,
+            "seconds_until_half_open": wait,
+        }
+
+
 class RequestBudget:
     """A token bucket shared through diskcache: `per_minute` requests a minute, at most a minute's
     worth saved up. A call waits (up to `max_wait` seconds) for the tokens it costs; a batch that
@@ -144,10 +218,10 @@ class RequestBudget:
         wait = self._try_take(cost)
         if wait > 0:
             if wait > self.max_wait:
-                raise BudgetExhausted(f"request budget exhausted; retry in {math.ceil(wait)} s")
+                raise BudgetExhausted(f"request budget exhausted, retry in {math.ceil(wait)} s")
             self._sleep(wait)
             if self._try_take(cost) > 0:
-                raise BudgetExhausted("request budget taken by another process; retry later")
+                raise BudgetExhausted("request budget taken by another process, retry later")
 
     def _try_take(self, cost: int) -> float:
         """Spend the tokens and return 0, or spend nothing and return the seconds to wait."""
@@ -239,20 +313,19 @@ class ResilientProvider:
         self.name = inner.name
         self.clock = clock
         self.timeout = timeout
-        self.reset_seconds = reset_seconds
-        self._storage: pybreaker.CircuitBreakerStorage = (
+        storage: pybreaker.CircuitBreakerStorage = (
             pybreaker.CircuitRedisStorage(
                 pybreaker.STATE_CLOSED, redis_client, namespace=f"stocktracker:{inner.name}"
             )
             if redis_client is not None
             else DiskcacheBreakerStorage(state_cache, inner.name)
         )
-        self.breaker = pybreaker.CircuitBreaker(
-            fail_max=failure_threshold,
-            reset_timeout=reset_seconds,
-            state_storage=self._storage,
+        self.breaker = ClockedBreaker(
+            clock,
+            storage,
             name=inner.name,
-            throw_new_error_on_trip=False,
+            fail_max=failure_threshold,
+            reset_seconds=reset_seconds,
         )
         self.budget = (
             RedisRequestBudget(
@@ -269,9 +342,10 @@ class ResilientProvider:
             )
         )
         self._retry_policy = {
+            # stop_before_delay bounds real time; the idle bound also counts an injected sleep.
             "stop": stop_after_attempt(max_attempts)
-            | stop_after_delay(max_retry_seconds)
-            | _stop_after_waiting(max_retry_seconds),
+            | stop_before_delay(max_retry_seconds)
+            | _stop_before_idling(max_retry_seconds),
             "wait": wait_random_exponential(multiplier=backoff_base, max=backoff_max),
             "retry": retry_if_exception(_worth_retrying),
             "sleep": sleep,
@@ -296,19 +370,8 @@ class ResilientProvider:
         )
 
     def breaker_status(self) -> dict[str, Any]:
-        state = self.breaker.current_state
-        opened_at = self._storage.opened_at
-        until_half_open = None
-        if state == pybreaker.STATE_OPEN and opened_at is not None:
-            reopen = opened_at + timedelta(seconds=self.reset_seconds)
-            until_half_open = max(0.0, (reopen - datetime.now(UTC)).total_seconds())
-        return {
-            "provider": self.name,
-            "state": state,
-            "failures": self.breaker.fail_counter,
-            "opened_at": opened_at,
-            "seconds_until_half_open": until_half_open,
-        }
+        """For the cache page: state, consecutive failures, when it opened, seconds to half-open."""
+        return {"provider": self.name, **self.breaker.status()}
 
     def budget_status(self) -> dict[str, float]:
         return self.budget.status()
@@ -323,6 +386,8 @@ class ResilientProvider:
         empty: Callable[[], Result],
     ) -> Result:
         merged, pending = empty(), tickers
+        if not tickers:
+            return merged
         try:
             for attempt in Retrying(reraise=True, **self._retry_policy):
                 with attempt:
@@ -335,6 +400,10 @@ class ResilientProvider:
                         raise PartialFailure(transient)
         except PartialFailure as failure:
             merged.errors.update(failure.errors)
+        except ProviderError as error:
+            if pending is tickers:
+                raise  # nothing was answered: the whole call failed
+            merged.errors.update(dict.fromkeys(pending, error))
         return merged
 
     def _guarded(
@@ -343,22 +412,18 @@ class ResilientProvider:
         fetch: Callable[[list[str]], Result],
         cost: Callable[[list[str]], int],
     ) -> Result:
-        # Refuse before spending budget; pybreaker itself would refuse only inside call().
-        if self.breaker.current_state == pybreaker.STATE_OPEN and not self._half_open_due():
-            raise CircuitOpen(f"{self.name} circuit open after repeated failures", tuple(tickers))
+        # Refuse before spending budget; pybreaker itself would refuse only inside the call.
+        self.breaker.admit(tickers)
         self.budget.take(cost(tickers))
         try:
-            return self.breaker.call(self._call_with_timeout, fetch, tickers)
+            # calling() holds pybreaker's lock only to check and update the state, not for the
+            # whole upstream call (call() would), so threads of one process are not serialised.
+            with self.breaker.calling():
+                return self._call_with_timeout(fetch, tickers)
         except AllFailed as failure:
             return failure.batch
         except pybreaker.CircuitBreakerError as error:
             raise CircuitOpen(str(error), tuple(tickers)) from error
-
-    def _half_open_due(self) -> bool:
-        opened_at = self._storage.opened_at
-        return opened_at is not None and datetime.now(UTC) >= opened_at + timedelta(
-            seconds=self.reset_seconds
-        )
 
     def _call_with_timeout(
         self, fetch: Callable[[list[str]], Result], tickers: list[str]
@@ -374,20 +439,18 @@ class ResilientProvider:
         finally:
             # Never wait for a call that timed out; its thread ends when the provider gives up.
             pool.shutdown(wait=False)
-        if (
-            tickers
-            and len(batch.errors) == len(tickers)
-            and all(_worth_retrying(error) for error in batch.errors.values())
+        if len(batch.errors) == len(tickers) and all(
+            _worth_retrying(error) for error in batch.errors.values()
         ):
             raise AllFailed(batch)
         return batch
 
 
-def _stop_after_waiting(seconds: float) -> Callable[[RetryCallState], bool]:
-    """Stop once the waits already slept add up to `seconds` (counts injected sleeps too)."""
+def _stop_before_idling(seconds: float) -> Callable[[RetryCallState], bool]:
+    """Stop when the next wait would bring the time slept past `seconds` (injected sleeps too)."""
 
     def stop(retry_state: RetryCallState) -> bool:
-        return retry_state.idle_for >= seconds
+        return retry_state.idle_for + retry_state.upcoming_sleep >= seconds
 
     return stop
 
@@ -398,6 +461,10 @@ def _worth_retrying(error: BaseException) -> bool:
         and error.transient
         and not isinstance(error, BudgetExhausted | CircuitOpen)
     )
+
+
+def _is_permanent(error: BaseException) -> bool:
+    return isinstance(error, ProviderError) and not error.transient
 
 
 def _merge_history(into: HistoryBatch, batch: HistoryBatch) -> None:
