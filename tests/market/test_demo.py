@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -9,9 +13,13 @@ import pandas as pd
 import pytest
 
 from dashapp.clock import FrozenClock
-from dashapp.market.demo import DemoMarket
+from dashapp.market.bars import BAR_COLUMNS
+from dashapp.market.calendar import MarketCalendar
+from dashapp.market.demo import DemoMarket, raw_series, simulate
 from dashapp.market.errors import UnknownTicker
 from dashapp.market.providers import MemoryRecorder
+
+BENCHMARK_ETFS = ("SPY", "QQQ", "VTI", "VOO", "IWM", "DIA", "VXUS", "BND", "AGG", "SCHD")
 
 
 def at(text: str) -> datetime:
@@ -22,6 +30,10 @@ def market(now: str, recorder: MemoryRecorder | None = None) -> DemoMarket:
     return DemoMarket(FrozenClock(at(now)), recorder=recorder)
 
 
+def closes(demo: DemoMarket, ticker: str, start: date, end: date) -> pd.Series:
+    return demo.history([ticker], start, end).bars.set_index("date")["close"]
+
+
 def test_same_series_whatever_window_is_asked():
     demo = market("2024-12-07 12:00")
     wide = demo.history(["SPY"], date(2024, 1, 1), date(2024, 12, 6)).bars.set_index("date")
@@ -29,18 +41,67 @@ def test_same_series_whatever_window_is_asked():
     pd.testing.assert_frame_equal(narrow, wide.loc[narrow.index])
 
 
+def test_a_longer_calendar_only_appends_days():
+    # exchange_calendars ends a year after the day a process starts, so the generated range grows.
+    sessions = MarketCalendar().sessions(date(2000, 1, 3), date(2025, 12, 31))
+    short, full = simulate("MSFT", sessions[:-300]), simulate("MSFT", sessions)
+    for column in ("open", "high", "low", "close", "volume", "dividend", "split_ratio"):
+        np.testing.assert_array_equal(getattr(short, column), getattr(full, column)[:-300])
+
+
+def test_same_series_in_a_process_with_another_hash_seed():
+    script = (
+        "from dashapp.market.demo import raw_series; s = raw_series('KO'); "
+        "print(repr(float(s.close[5000])), repr(float(s.high[5000])), repr(float(s.volume[5000])))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    printed = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    here = raw_series("KO")
+    assert [float(value) for value in printed] == [
+        here.close[5000],
+        here.high[5000],
+        here.volume[5000],
+    ]
+
+
 def test_bars_only_on_xnys_sessions():
-    bars = market("2024-12-07 12:00").history(["SPY"], date(2024, 11, 25), date(2024, 12, 6)).bars
-    days = set(bars["date"].dt.date)
-    assert date(2024, 11, 28) not in days  # Thanksgiving
-    assert date(2024, 11, 30) not in days  # Saturday
-    assert date(2024, 11, 29) in days  # early close still a session
-    assert len(days) == 9
+    demo = market("2024-12-07 12:00")
+    july = demo.history(["SPY"], date(2024, 7, 1), date(2024, 7, 8)).bars
+    november = demo.history(["SPY"], date(2024, 11, 25), date(2024, 12, 2)).bars
+    assert july["date"].dt.date.tolist() == [
+        date(2024, 7, 1),
+        date(2024, 7, 2),
+        date(2024, 7, 3),  # early close
+        date(2024, 7, 5),  # after Independence Day
+        date(2024, 7, 8),
+    ]
+    assert november["date"].dt.date.tolist() == [
+        date(2024, 11, 25),
+        date(2024, 11, 26),
+        date(2024, 11, 27),
+        date(2024, 11, 29),  # after Thanksgiving, early close
+        date(2024, 12, 2),
+    ]
+
+
+def test_bars_have_the_agreed_columns_and_types():
+    bars = market("2024-12-07 12:00").history(["SPY", "KO"], date(2024, 12, 2), date(2024, 12, 6))
+    assert tuple(bars.bars.columns) == BAR_COLUMNS
+    assert bars.bars["date"].dtype == "datetime64[ns]"
+    assert (bars.bars["date"] == bars.bars["date"].dt.normalize()).all()
+    assert bars.bars["ticker"].tolist() == ["SPY"] * 5 + ["KO"] * 5
+
+
+def test_an_empty_window_gives_empty_bars():
+    batch = market("2024-12-07 12:00").history(["SPY"], date(2024, 12, 6), date(2024, 12, 2))
+    assert batch.bars.empty and tuple(batch.bars.columns) == BAR_COLUMNS and not batch.errors
 
 
 def test_todays_bar_appears_only_after_the_close():
     during = market("2024-12-06 18:00").history(["SPY"], date(2024, 12, 2), date(2024, 12, 6)).bars
-    after = market("2024-12-06 21:05").history(["SPY"], date(2024, 12, 2), date(2024, 12, 6)).bars
+    after = market("2024-12-06 21:00").history(["SPY"], date(2024, 12, 2), date(2024, 12, 6)).bars
     assert during["date"].max() == pd.Timestamp("2024-12-05")
     assert after["date"].max() == pd.Timestamp("2024-12-06")
 
@@ -48,75 +109,149 @@ def test_todays_bar_appears_only_after_the_close():
 def test_prices_are_consistent_and_positive():
     bars = (
         market("2024-12-07 12:00")
-        .history(["SPY", "TSLA", "B0001"], date(2015, 1, 1), date(2024, 12, 6))
+        .history(["SPY", "TSLA", "BND", "B0001"], date(2015, 1, 1), date(2024, 12, 6))
         .bars
     )
     assert (bars[["open", "high", "low", "close"]] > 0).all().all()
     assert (bars["low"] <= bars[["open", "close"]].min(axis=1)).all()
     assert (bars["high"] >= bars[["open", "close"]].max(axis=1)).all()
+    assert (bars["volume"] > 0).all() and (bars["volume"] == bars["volume"].round()).all()
 
 
-def test_split_is_applied_once_it_has_happened_and_value_stays_continuous():
+@pytest.mark.parametrize(("ticker", "low", "high"), [("BND", 0.02, 0.09), ("TSLA", 0.4, 0.8)])
+def test_volatility_follows_the_kind_of_security(ticker: str, low: float, high: float):
+    closes_ = closes(market("2024-12-07 12:00"), ticker, date(2015, 1, 1), date(2024, 12, 6))
+    annual = np.log(closes_).diff().std() * np.sqrt(252)
+    assert low < annual < high
+
+
+def test_split_is_applied_once_its_session_has_closed_and_value_stays_continuous():
     before = market("2024-06-07 22:00").history(["NVDA"], date(2024, 3, 1), date(2024, 6, 7)).bars
     after = market("2024-06-11 22:00").history(["NVDA"], date(2024, 3, 1), date(2024, 6, 11)).bars
-    march_before = before.loc[before["date"] == "2024-03-01", "close"].iloc[0]
-    march_after = after.loc[after["date"] == "2024-03-01", "close"].iloc[0]
-    assert march_before / march_after == pytest.approx(10.0)
-    split_day = after.set_index("date").loc["2024-06-10"]
-    assert split_day["split_ratio"] == 10.0
-    closes = after.set_index("date")["close"]
-    assert closes["2024-06-10"] / closes["2024-06-07"] == pytest.approx(1.0, abs=0.2)
+    before, after = before.set_index("date"), after.set_index("date")
     assert (before["split_ratio"] == 1.0).all()
+    assert after.loc["2024-06-10", "split_ratio"] == 10.0
+    assert after["split_ratio"].drop(pd.Timestamp("2024-06-10")).eq(1.0).all()
+    for column in ("open", "high", "low", "close", "dividend"):
+        np.testing.assert_allclose(before[column], after.loc[before.index, column] * 10.0)
+    np.testing.assert_allclose(before["volume"], after.loc[before.index, "volume"] / 10.0)
+    # A holder's value does not jump: the split day opens where the day before closed.
+    assert after.loc["2024-06-10", "open"] / after.loc["2024-06-07", "close"] == pytest.approx(
+        1.0, abs=0.05
+    )
+
+
+def test_during_the_split_session_history_waits_and_the_quote_is_in_new_shares():
+    demo = market("2024-06-10 15:00")
+    history = demo.history(["NVDA"], date(2024, 6, 3), date(2024, 6, 10)).bars
+    unadjusted = market("2024-06-08 12:00").history(["NVDA"], date(2024, 6, 3), date(2024, 6, 7))
+    pd.testing.assert_frame_equal(history, unadjusted.bars)
+    quote = demo.quotes(["NVDA"]).quotes["NVDA"]
+    assert quote.previous_close == pytest.approx(history["close"].iloc[-1] / 10.0)
+    assert quote.price / quote.previous_close == pytest.approx(1.0, abs=0.1)
 
 
 def test_quarterly_dividends_for_payers_none_for_others():
     bars = (
         market("2024-12-07 12:00")
-        .history(["SPY", "AMZN"], date(2024, 1, 1), date(2024, 12, 6))
+        .history(["SPY", "TSLA", "AMZN"], date(2024, 1, 1), date(2024, 12, 6))
         .bars
     )
     spy = bars[(bars["ticker"] == "SPY") & (bars["dividend"] > 0)]
-    assert spy["date"].dt.month.tolist() == [3, 6, 9, 12]
-    assert bars.loc[bars["ticker"] == "AMZN", "dividend"].sum() == 0.0
+    assert spy["date"].dt.date.tolist() == [
+        date(2024, 3, 1),
+        date(2024, 6, 3),
+        date(2024, 9, 3),
+        date(2024, 12, 2),
+    ]
+    assert bars.loc[bars["ticker"].isin(["TSLA", "AMZN"]), "dividend"].eq(0.0).all()
+
+
+@pytest.mark.parametrize(
+    ("ticker", "annual_yield"), [("SPY", 0.013), ("SCHD", 0.035), ("BND", 0.033), ("KO", 0.03)]
+)
+def test_dividend_yields_are_realistic(ticker: str, annual_yield: float):
+    bars = market("2025-01-02 12:00").history([ticker], date(2024, 1, 1), date(2024, 12, 31)).bars
+    paid = bars["dividend"].sum() / bars["close"].mean()
+    assert paid == pytest.approx(annual_yield, rel=0.25)
 
 
 def test_unknown_ticker_is_reported_not_raised():
     batch = market("2024-12-07 12:00").history(
-        ["SPY", "ZZZZQ", "bad symbol!"], date(2024, 12, 2), date(2024, 12, 6)
+        ["spy", "ZZZZQ", "INVALID", "bad symbol!"], date(2024, 12, 2), date(2024, 12, 6)
     )
-    assert set(batch.errors) == {"ZZZZQ", "BAD SYMBOL!"}
+    assert set(batch.errors) == {"ZZZZQ", "INVALID", "BAD SYMBOL!"}
     assert all(isinstance(error, UnknownTicker) for error in batch.errors.values())
     assert set(batch.bars["ticker"]) == {"SPY"}
+    quotes = market("2024-12-07 12:00").quotes(["SPY", "ZZZZQ"])
+    assert set(quotes.quotes) == {"SPY"} and isinstance(quotes.errors["ZZZZQ"], UnknownTicker)
 
 
 def test_quote_moves_during_the_session_and_rests_outside_it():
     first = market("2024-12-05 15:00").quotes(["SPY"]).quotes["SPY"]
-    later = market("2024-12-05 17:30").quotes(["SPY"]).quotes["SPY"]
-    assert first.market_state == "REGULAR" and first.price != later.price
-    assert first.previous_close == later.previous_close
+    next_minute = market("2024-12-05 15:01:30").quotes(["SPY"]).quotes["SPY"]
+    assert first.market_state == next_minute.market_state == "REGULAR"
+    assert first.price != next_minute.price
+    assert first.previous_close == next_minute.previous_close
+    assert next_minute.as_of == at("2024-12-05 15:01")
+    assert next_minute.fetched_at == at("2024-12-05 15:01:30")
+    assert next_minute.low <= next_minute.price <= next_minute.high
     evening = market("2024-12-05 23:00").quotes(["SPY"]).quotes["SPY"]
     night = market("2024-12-06 03:00").quotes(["SPY"]).quotes["SPY"]
-    assert evening.price == night.price
-    assert evening.as_of == at("2024-12-05 21:00")
-    close = market("2024-12-07 12:00").history(["SPY"], date(2024, 12, 5), date(2024, 12, 5)).bars
-    assert evening.price == pytest.approx(float(close["close"].iloc[0]))
+    assert replace(night, fetched_at=evening.fetched_at) == evening
+    assert evening.market_state == "CLOSED" and evening.as_of == at("2024-12-05 21:00")
+
+
+@pytest.mark.parametrize(
+    ("day", "last_minute", "close"),
+    [
+        ("2024-12-05", "2024-12-05 20:59", "2024-12-05 21:00"),
+        ("2024-11-29", "2024-11-29 17:59", "2024-11-29 18:00"),  # early close
+    ],
+)
+def test_the_last_minute_of_a_session_is_its_daily_bar(day: str, last_minute: str, close: str):
+    bar = market("2024-12-07 12:00").history(
+        ["AAPL"], date.fromisoformat(day), date.fromisoformat(day)
+    )
+    bar = bar.bars.iloc[0]
+    final = market(last_minute).quotes(["AAPL"]).quotes["AAPL"]
+    closed = market(close).quotes(["AAPL"]).quotes["AAPL"]
+    assert final.market_state == "REGULAR" and closed.market_state == "CLOSED"
+    for quote in (final, closed):
+        assert (quote.open, quote.high, quote.low, quote.price, quote.volume) == (
+            bar["open"],
+            bar["high"],
+            bar["low"],
+            bar["close"],
+            bar["volume"],
+        )
+    assert closed.previous_close == final.previous_close
 
 
 def test_requests_are_charged_like_yahoo():
     recorder = MemoryRecorder()
     demo = market("2024-12-07 12:00", recorder)
-    demo.history(["SPY", "QQQ", "VTI"], date(2024, 12, 2), date(2024, 12, 6))
-    assert [r.tickers for r in recorder.drain()] == [("SPY",), ("QQQ",), ("VTI",)]
+    demo.history(["SPY", "QQQ", "ZZZZQ"], date(2024, 12, 2), date(2024, 12, 6))
+    history = recorder.drain()
+    assert [(r.kind, r.tickers, r.outcome) for r in history] == [
+        ("history", ("SPY",), "ok"),
+        ("history", ("QQQ",), "ok"),
+        ("history", ("ZZZZQ",), "unknown_ticker"),
+    ]
+    assert all(r.provider == "demo" and r.started_at == at("2024-12-07 12:00") for r in history)
     demo.quotes([f"T{i:03d}" for i in range(120)])
-    assert [len(r.tickers) for r in recorder.drain()] == [50, 50, 20]
+    quotes = recorder.drain()
+    assert [(r.kind, len(r.tickers)) for r in quotes] == [
+        ("quote", 50),
+        ("quote", 50),
+        ("quote", 20),
+    ]
 
 
 def test_benchmark_etfs_are_known_with_plausible_levels():
-    bars = (
-        market("2024-07-01 12:00")
-        .history(["SPY", "QQQ", "BND", "SCHD"], date(2024, 6, 28), date(2024, 6, 28))
-        .bars
-    )
-    levels = bars.set_index("ticker")["close"]
+    bars = market("2024-07-01 12:00").history(BENCHMARK_ETFS, date(2024, 6, 28), date(2024, 6, 28))
+    levels = bars.bars.set_index("ticker")["close"]
+    assert not bars.errors and set(levels.index) == set(BENCHMARK_ETFS)
     assert levels["SPY"] == pytest.approx(545.0)
-    assert np.isfinite(levels).all()
+    assert levels["QQQ"] == pytest.approx(480.0)
+    assert levels["BND"] == pytest.approx(72.0)
