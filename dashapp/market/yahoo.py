@@ -11,7 +11,15 @@ comma-separated list. We call it through yfinance's own `YfData` session, which 
 cookie and crumb, one request per chunk of symbols. If that internal call breaks, quotes fall
 back to a five-day history per ticker.
 
-Every HTTP request the session sends is timed and recorded for `fetch_log`.
+Every HTTP request the session sends is timed and recorded for `fetch_log`, attributed to the
+market whose call is running on the sending thread: yfinance keeps one process-wide session
+(`YfData` is a singleton), so with two markets in a process the request may leave through the
+other's session object.
+
+A ticker's failure is classified from what Yahoo answered its chart requests during the call,
+not from yfinance's wording ("possibly delisted" is said of empty windows too): a 404 means the
+symbol is unknown, a 200 without rows an empty window, a 429 a rate limit, a 5xx, timeout or
+dropped connection a transient error, whichever request (timezone lookup or history) met it.
 """
 
 from __future__ import annotations
@@ -20,8 +28,10 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +43,7 @@ import peewee
 import yfinance as yf
 from yfinance.config import YfConfig
 from yfinance.data import YfData
-from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMissingError
+from yfinance.exceptions import YFPricesMissingError, YFRateLimitError
 
 from dashapp.clock import Clock
 from dashapp.market.bars import BAR_COLUMNS, HistoryBatch, Quote, QuoteBatch, empty_bars
@@ -41,11 +51,21 @@ from dashapp.market.errors import ProviderError, RateLimited, UnknownTicker, Ups
 from dashapp.market.providers import RequestRecorder, UpstreamRequest
 
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
-# Yahoo's words when a symbol does not exist (chart error description or yfinance's message).
 TZ_CACHE_ATTEMPTS = 5
 LOCKED_CACHE_ERRORS = (sqlite3.OperationalError, peewee.OperationalError)
-UNKNOWN_SYMBOL_HINTS = ("delisted", "not found", "no timezone found")
 SessionFactory = Callable[[], curl_cffi.requests.Session]
+
+
+@dataclass
+class _Call:
+    """The market a thread is working for, and the requests it has sent so far in this call."""
+
+    recorder: RequestRecorder
+    clock: Clock
+    requests: list[UpstreamRequest] = field(default_factory=list)
+
+
+_current = threading.local()
 
 
 class YahooMarket:
@@ -124,14 +144,15 @@ class YahooMarket:
         return batch
 
     def _quote_json(self, chunk: list[str]) -> dict[str, Any]:
-        data = YfData(session=self._shared_session())
         params = {
             "symbols": ",".join(chunk),
             "formatted": "false",
             "lang": YfConfig.locale.lang,
             "region": YfConfig.locale.region,
         }
-        return data.get_raw_json(QUOTE_URL, params=params, timeout=self.timeout)
+        with self._attributed():
+            data = YfData(session=self._shared_session())
+            return data.get_raw_json(QUOTE_URL, params=params, timeout=self.timeout)
 
     def _quotes_from_history(self, chunk: list[str]) -> QuoteBatch:
         today = self.clock.now().date()
@@ -168,27 +189,40 @@ class YahooMarket:
     def _history_attempt(
         self, symbol: str, start: date, end: date
     ) -> tuple[pd.DataFrame | None, Exception | None]:
-        ticker = yf.Ticker(symbol, session=self._shared_session())
-        try:
-            frame = ticker.history(
-                start=start.isoformat(),
-                # Our end is inclusive; Yahoo's is exclusive.
-                end=(end + timedelta(days=1)).isoformat(),
-                interval="1d",
-                auto_adjust=False,
-                actions=True,
-                repair=False,
-                timeout=self.timeout,
-            )
-        except YFPricesMissingError as error:
-            if _says_unknown(error):
-                return None, UnknownTicker(str(error), (symbol,))
-            return empty_bars(), None  # a valid symbol with no session in the range
-        except LOCKED_CACHE_ERRORS:
-            raise
-        except Exception as error:
-            return None, _classify(error, (symbol,))
+        # yfinance answers past windows (and timezone lookups) from a process-wide lru cache,
+        # failed answers included: without this a retry would never reach Yahoo again.
+        YfData.cache_get.cache_clear()
+        with self._attributed() as call:
+            try:
+                # Inside the try: an odd symbol (an ISIN yfinance resolves by search) can fail
+                # here, and that must be this ticker's error, not the batch's.
+                ticker = yf.Ticker(symbol, session=self._shared_session())
+                frame = ticker.history(
+                    start=start.isoformat(),
+                    # Our end is inclusive; Yahoo's is exclusive.
+                    end=(end + timedelta(days=1)).isoformat(),
+                    interval="1d",
+                    auto_adjust=False,
+                    actions=True,
+                    repair=False,
+                    timeout=self.timeout,
+                )
+            except LOCKED_CACHE_ERRORS:
+                raise
+            except Exception as error:
+                return _history_failure(symbol, error, call.requests)
         return _normalize_history(symbol, frame), None
+
+    @contextmanager
+    def _attributed(self) -> Iterator[_Call]:
+        """Attribute every request this thread sends until the block ends to this market."""
+        previous = getattr(_current, "call", None)
+        call = _Call(self.recorder, self.clock)
+        _current.call = call
+        try:
+            yield call
+        finally:
+            _current.call = previous
 
     def _shared_session(self) -> curl_cffi.requests.Session:
         """One session for all threads (yfinance's YfData is a singleton around it anyway)."""
@@ -203,10 +237,13 @@ class YahooMarket:
 def _recording(
     send: Callable[..., Any], recorder: RequestRecorder, clock: Clock
 ) -> Callable[..., Any]:
-    """Wrap a session's `request` so each HTTP request becomes one UpstreamRequest."""
+    """Wrap a session's `request` so each HTTP request becomes one UpstreamRequest, recorded for
+    the market whose call runs on this thread (the session's own market outside any call)."""
 
     def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        started_at, started = clock.now(), time.perf_counter()
+        call: _Call | None = getattr(_current, "call", None)
+        target, timer = (call.recorder, call.clock) if call else (recorder, clock)
+        started_at, started = timer.now(), time.perf_counter()
         outcome = "error"
         try:
             response = send(method, url, *args, **kwargs)
@@ -217,16 +254,17 @@ def _recording(
             raise
         finally:
             kind, tickers = _describe_url(url, kwargs.get("params"))
-            recorder.record(
-                UpstreamRequest(
-                    provider=YahooMarket.name,
-                    kind=kind,
-                    tickers=tickers,
-                    started_at=started_at,
-                    duration_s=time.perf_counter() - started,
-                    outcome=outcome,
-                )
+            sent = UpstreamRequest(
+                provider=YahooMarket.name,
+                kind=kind,
+                tickers=tickers,
+                started_at=started_at,
+                duration_s=time.perf_counter() - started,
+                outcome=outcome,
             )
+            target.record(sent)
+            if call is not None:
+                call.requests.append(sent)
 
     return request
 
@@ -238,6 +276,10 @@ def _describe_url(url: str, params: dict[str, Any] | None) -> tuple[str, tuple[s
     if "/v7/finance/quote" in parsed.path:
         symbols = (params or {}).get("symbols") or parse_qs(parsed.query).get("symbols", [""])[0]
         return "quote", tuple(s for s in str(symbols).split(",") if s)
+    if "/finance/quoteSummary/" in parsed.path:
+        return "info", (parsed.path.rsplit("/", 1)[-1].upper(),)
+    if "/finance/search" in parsed.path:
+        return "search", ()
     return "auth", ()
 
 
@@ -265,8 +307,9 @@ def _normalize_history(symbol: str, frame: pd.DataFrame) -> pd.DataFrame:
         },
         columns=list(BAR_COLUMNS),
     )
-    # Rows where Yahoo sent no prices at all carry nothing worth storing.
-    return bars.dropna(subset=["open", "high", "low", "close"], how="all").reset_index(drop=True)
+    # Rows without prices stay: the price store's validation drops them and ends coverage
+    # before them, so coverage never claims a session it holds no bar for.
+    return bars
 
 
 def _quote_from_json(item: dict[str, Any], fetched_at: datetime) -> Quote | None:
@@ -296,21 +339,43 @@ def _number(value: object) -> float | None:
     return None
 
 
-def _says_unknown(error: Exception) -> bool:
-    text = str(error).lower()
-    return any(hint in text for hint in UNKNOWN_SYMBOL_HINTS)
+def _history_failure(
+    symbol: str, error: Exception, requests: Sequence[UpstreamRequest]
+) -> tuple[pd.DataFrame | None, Exception | None]:
+    """What a failed `Ticker.history` call means, judged by Yahoo's answers to its requests.
+
+    Returns empty bars for a window Yahoo answered without rows (yfinance raises "possibly
+    delisted" for those too), or the error for this ticker.
+    """
+    tickers = (symbol,)
+    charts = [r.outcome for r in requests if r.kind == "history" and r.tickers == tickers]
+    if isinstance(error, YFRateLimitError) or "http_429" in charts:
+        return None, RateLimited(f"{symbol}: Yahoo answered 429 Too Many Requests", tickers)
+    if "timeout" in charts or isinstance(error, curl_cffi.requests.exceptions.Timeout):
+        return None, UpstreamTimeout(f"{symbol}: Yahoo did not answer in time", tickers)
+    failed = [o for o in charts if o == "error" or o.startswith("http_5")]
+    if failed:
+        return None, ProviderError(f"{symbol}: Yahoo answered {failed[-1]}", tickers)
+    if charts and charts[-1] == "ok" and isinstance(error, YFPricesMissingError):
+        return empty_bars(), None
+    if charts and all(outcome == "http_404" for outcome in charts):
+        return None, UnknownTicker(f"{symbol}: Yahoo knows no such symbol", tickers)
+    searches = [r.outcome for r in requests if r.kind == "search"]
+    if not charts and searches and all(outcome == "ok" for outcome in searches):
+        return None, UnknownTicker(f"{symbol}: Yahoo's search found no such symbol", tickers)
+    return None, _classify(error, tickers)
 
 
 def _classify(error: Exception, tickers: tuple[str, ...]) -> ProviderError:
-    """Our exception for what yfinance or curl raised."""
+    """Our exception for what yfinance or curl raised when no answer of Yahoo's says more.
+
+    Never UnknownTicker: that is permanent, so only a chart's 404 may decide it.
+    """
     if isinstance(error, ProviderError):
         return error
-    if isinstance(error, YFRateLimitError):
-        return RateLimited(str(error), tickers)
     status = getattr(getattr(error, "response", None), "status_code", None)
-    if isinstance(error, YFTzMissingError) or status == 404 or _says_unknown(error):
-        # yfinance asks quoteSummary when a chart has no timezone: Yahoo answers 404 there.
-        return UnknownTicker(str(error), tickers)
+    if isinstance(error, YFRateLimitError) or status == 429:
+        return RateLimited(str(error), tickers)
     if isinstance(error, curl_cffi.requests.exceptions.Timeout | TimeoutError):
         return UpstreamTimeout(str(error), tickers)
     return ProviderError(f"{type(error).__name__}: {error}", tickers)

@@ -8,6 +8,7 @@ run unchanged. Any URL it does not know fails the test.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -34,12 +35,16 @@ class ChartBar:
 
 @dataclass
 class FakeYahoo:
-    """What the fake Yahoo knows: chart bars and quotes per symbol, and symbols that answer 429."""
+    """What the fake Yahoo knows: chart bars and quotes per symbol, symbols that answer 429, and
+    HTTP statuses to answer a symbol's next chart requests with (one popped per request)."""
 
     charts: dict[str, list[ChartBar]] = field(default_factory=dict)
     quotes: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate_limited: set[str] = field(default_factory=set)
+    failures: dict[str, list[int]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    # Called with each URL before it is answered, to interleave other work at that moment.
+    on_request: Callable[[str], None] | None = None
 
 
 class FakeYahooSession(curl_cffi.requests.Session):
@@ -49,6 +54,8 @@ class FakeYahooSession(curl_cffi.requests.Session):
 
     def request(self, method: str, url: str, params: dict | None = None, **kwargs: Any) -> Response:
         self.yahoo.requests.append(url)
+        if self.yahoo.on_request is not None:
+            self.yahoo.on_request(url)
         parsed = urlparse(url)
         query = {key: values[0] for key, values in parse_qs(parsed.query).items()}
         query.update({key: str(value) for key, value in (params or {}).items()})
@@ -74,11 +81,17 @@ class FakeYahooSession(curl_cffi.requests.Session):
             return _json(url, 404, {"quoteSummary": {"result": None, "error": error}})
         if parsed.path == "/v7/finance/quote":
             return self._quote(url, query)
+        if parsed.path == "/v1/finance/search":
+            # What Yahoo's search answers for an ISIN it cannot match.
+            return _json(url, 200, {"explains": [], "count": 0, "quotes": [], "news": []})
         raise AssertionError(f"the fake Yahoo does not serve {method} {url}")
 
     def _chart(self, url: str, symbol: str, query: dict[str, str]) -> Response:
         if symbol in self.yahoo.rate_limited:
             return _response(url, 429, b"Too Many Requests", "text/plain")
+        if self.yahoo.failures.get(symbol):
+            status = self.yahoo.failures[symbol].pop(0)
+            return _json(url, status, server_error_chart(status))
         bars = self.yahoo.charts.get(symbol)
         if bars is None:
             return _json(url, 404, not_found_chart())
@@ -104,8 +117,13 @@ def not_found_chart() -> dict[str, Any]:
     }
 
 
+def server_error_chart(status: int) -> dict[str, Any]:
+    return {"chart": {"result": None, "error": {"code": str(status), "description": "Error"}}}
+
+
 def chart_payload(symbol: str, bars: list[ChartBar]) -> dict[str, Any]:
-    """A v8 chart answer for daily bars, shaped like Yahoo's."""
+    """A v8 chart answer for daily bars, shaped like Yahoo's (a window without sessions has
+    neither timestamps nor prices: an empty quote object)."""
     stamps = [_open_stamp(bar.day) for bar in bars]
     dividends = {
         str(stamp): {"amount": bar.dividend, "date": stamp}
@@ -147,6 +165,13 @@ def chart_payload(symbol: str, bars: list[ChartBar]) -> dict[str, Any]:
         "range": "",
         "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
     }
+    if not bars:
+        return {
+            "chart": {
+                "result": [{"meta": meta, "indicators": {"quote": [{}], "adjclose": [{}]}}],
+                "error": None,
+            }
+        }
     result: dict[str, Any] = {
         "meta": meta,
         "timestamp": stamps,

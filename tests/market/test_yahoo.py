@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
+import yfinance
+import yfinance.base
 import yfinance.cache
 from yfinance.data import SingletonMeta, YfData
 
 from dashapp.clock import FrozenClock
-from dashapp.market.errors import RateLimited, UnknownTicker
+from dashapp.market.errors import ProviderError, RateLimited, UnknownTicker
 from dashapp.market.providers import MemoryRecorder
 from dashapp.market.yahoo import YahooMarket
+from dashapp.services.context import build_context
+from tests.conftest import make_settings
 from tests.market.fake_yahoo import ChartBar, FakeYahoo, FakeYahooSession, quote_item
 
 
@@ -23,6 +28,8 @@ def fresh_yfinance(tmp_path):
     YfData.cache_get.cache_clear()
     yfinance.cache._TzDBManager.close_db()
     yfinance.cache._CookieDBManager.close_db()
+    # yfinance asks quoteSummary for a missing timezone only twice per process.
+    yfinance.base._tz_info_fetch_ctr = 0
     yield
     SingletonMeta._instances.pop(YfData, None)
     YfData.cache_get.cache_clear()
@@ -68,17 +75,20 @@ def yahoo_world() -> FakeYahoo:
     )
 
 
-@pytest.fixture
-def yahoo(tmp_path, yahoo_world):
-    recorder = MemoryRecorder()
-    market = YahooMarket(
+def yahoo_market(tmp_path, world: FakeYahoo, recorder: MemoryRecorder) -> YahooMarket:
+    return YahooMarket(
         FrozenClock(datetime(2024, 12, 7, 12, 0, tzinfo=UTC)),
         recorder,
-        session_factory=lambda: FakeYahooSession(yahoo_world),
+        session_factory=lambda: FakeYahooSession(world),
         max_workers=2,
         tz_cache_dir=tmp_path / "yf",
     )
-    return market, recorder
+
+
+@pytest.fixture
+def yahoo(tmp_path, yahoo_world):
+    recorder = MemoryRecorder()
+    return yahoo_market(tmp_path, yahoo_world, recorder), recorder
 
 
 def test_history_of_several_tickers_in_our_bar_shape(yahoo):
@@ -128,11 +138,95 @@ def test_rate_limited_ticker_is_a_rate_limit_error(yahoo):
     assert set(batch.bars["ticker"]) == {"AAPL"}
 
 
-def test_row_without_prices_is_dropped(yahoo):
+def test_row_without_prices_reaches_the_store_which_ends_coverage_before_it(tmp_path, yahoo):
     market, _ = yahoo
-    gap = market.history(["GAP"], date(2024, 12, 2), date(2024, 12, 6)).bars
-    assert pd.Timestamp("2024-12-03") not in set(gap["date"])
-    assert len(gap) == 4
+    gap = market.history(["GAP"], date(2024, 12, 2), date(2024, 12, 6)).bars.set_index("date")
+    assert len(gap) == 5
+    assert gap.loc["2024-12-03", ["open", "high", "low", "close"]].isna().all()
+
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'gap.db'}")
+    context = build_context(
+        settings, clock=FrozenClock(datetime(2024, 12, 7, 12, 0, tzinfo=UTC)), provider=market
+    )
+    try:
+        context.store.fill(["GAP"], date(2024, 12, 2), date(2024, 12, 6))
+        stored = context.store.read_bars(["GAP"], date(2024, 12, 2), date(2024, 12, 6))
+        coverage = context.store.coverage(["GAP"])["GAP"]
+    finally:
+        context.close()
+    assert stored["date"].dt.day.tolist() == [2, 4, 5, 6]
+    # Coverage must not claim 12-03, which has no stored bar: the next fill asks again from it.
+    assert coverage.last_date == date(2024, 12, 2)
+
+
+def test_window_without_sessions_is_empty_not_unknown(yahoo):
+    market, _ = yahoo
+    batch = market.history(["AAPL"], date(2024, 12, 7), date(2024, 12, 8))  # a weekend
+    assert batch.errors == {}
+    assert batch.bars.empty
+
+
+def test_retry_of_a_past_window_reaches_yahoo_again(yahoo, yahoo_world):
+    market, recorder = yahoo
+    # Both the request and yfinance's own retry with the other cookie strategy fail.
+    yahoo_world.failures["AAPL"] = [503, 503]
+    first = market.history(["AAPL"], date(2024, 12, 2), date(2024, 12, 6))
+    assert isinstance(first.errors["AAPL"], ProviderError)
+    assert first.errors["AAPL"].transient
+    charts_before = sum(1 for r in recorder.drain() if r.kind == "history")
+
+    second = market.history(["AAPL"], date(2024, 12, 2), date(2024, 12, 6))
+    assert second.errors == {}
+    assert second.bars["close"].tolist() == [240.0, 241.0, 242.0, 243.0, 244.0]
+    assert charts_before == 2
+    assert sum(1 for r in recorder.drain() if r.kind == "history") >= 1
+
+
+def test_server_error_during_timezone_lookup_is_transient_not_unknown(yahoo, yahoo_world):
+    market, _ = yahoo
+    yahoo_world.failures["KO"] = [500, 500]
+    batch = market.history(["KO", "AAPL"], date(2024, 12, 2), date(2024, 12, 6))
+    error = batch.errors["KO"]
+    assert not isinstance(error, UnknownTicker)
+    assert isinstance(error, ProviderError) and error.transient
+    assert "http_500" in str(error)
+    assert set(batch.bars["ticker"]) == {"AAPL"}
+    # The failed requests were the timezone lookups (range=1d), not a history window.
+    ko_charts = [u for u in yahoo_world.requests if "/chart/KO" in u]
+    assert len(ko_charts) == 2
+
+
+def test_symbol_yfinance_cannot_even_construct_fails_alone(yahoo):
+    market, _ = yahoo
+    # A string shaped like an ISIN makes yf.Ticker() search Yahoo, which finds nothing.
+    batch = market.history(["US0000000001", "AAPL"], date(2024, 12, 2), date(2024, 12, 6))
+    assert isinstance(batch.errors["US0000000001"], UnknownTicker)
+    assert set(batch.bars["ticker"]) == {"AAPL"}
+
+
+def test_requests_are_attributed_to_the_market_whose_call_sent_them(tmp_path, yahoo_world):
+    first_recorder, second_recorder = MemoryRecorder(), MemoryRecorder()
+    first = yahoo_market(tmp_path / "a", yahoo_world, first_recorder)
+    second = yahoo_market(tmp_path / "b", yahoo_world, second_recorder)
+    # A symbol no other test asks for, so that its timezone is looked up first.
+    yahoo_world.charts["MSFT"] = week([420.0, 421.0, 422.0, 423.0, 424.0])
+    switched = threading.Event()
+
+    def other_market_takes_the_session(url: str) -> None:
+        # While the first market is mid-call, the second installs its session in yfinance's
+        # process-wide singleton, as it does when it starts a call on another thread.
+        if "/chart/MSFT" in url and not switched.is_set():
+            switched.set()
+            YfData(session=second._shared_session())
+
+    yahoo_world.on_request = other_market_takes_the_session
+    batch = first.history(["MSFT"], date(2024, 12, 2), date(2024, 12, 6))
+    assert batch.errors == {}
+    assert switched.is_set()
+    first_charts = [r for r in first_recorder.drain() if r.kind == "history"]
+    assert len(first_charts) == 2  # the timezone lookup, then the window via the other session
+    assert {r.tickers for r in first_charts} == {("MSFT",)}
+    assert second_recorder.drain() == []
 
 
 def test_batch_quote_prices_three_symbols_in_one_request(yahoo, yahoo_world):
