@@ -7,17 +7,44 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from dashapp.services.context import AppContext
+from dashapp.services.corporate_actions import (
+    ProposalNotFound,
+    accept_proposal,
+    propose_corporate_actions,
+)
+from dashapp.services.ledger_export import (
+    export_csv,
+    export_filename,
+    export_json,
+    transaction_json,
+)
+from dashapp.services.ledger_import import ImportTooLarge, import_transactions, preview_import
 from dashapp.services.performance import compare, parse_request
 from dashapp.services.portfolios import (
     InvalidInput,
     PortfolioNotFound,
+    PortfolioSummary,
+    create_portfolio,
+    delete_portfolio,
+    get_portfolio,
     holdings_view,
     list_portfolios,
+    rename_portfolio,
+)
+from dashapp.services.transactions import (
+    LedgerError,
+    RowError,
+    TransactionDraft,
+    TransactionNotFound,
+    add_transaction,
+    delete_transaction,
+    list_transactions,
+    update_transaction,
 )
 
 HOLDING_FIELDS = (
@@ -41,12 +68,135 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
 
     @api.get("/portfolios")
     def portfolios() -> ResponseReturnValue:
+        return jsonify([portfolio_json(p) for p in list_portfolios(app_context)])
+
+    @api.post("/portfolios")
+    def new_portfolio() -> ResponseReturnValue:
+        body = json_body()
+        try:
+            created = create_portfolio(
+                app_context,
+                text_field(body, "name"),
+                text_field(body, "base_currency", default="USD"),
+            )
+        except InvalidInput as error:
+            raise BadRequest(error.field, error.reason) from None
+        return jsonify(portfolio_json(created)), 201
+
+    @api.get("/portfolios/<portfolio_id>")
+    def portfolio(portfolio_id: str) -> ResponseReturnValue:
+        return jsonify(portfolio_json(get_portfolio(app_context, parse_id(portfolio_id))))
+
+    @api.patch("/portfolios/<portfolio_id>")
+    def rename(portfolio_id: str) -> ResponseReturnValue:
+        identifier = parse_id(portfolio_id)
+        try:
+            renamed = rename_portfolio(app_context, identifier, text_field(json_body(), "name"))
+        except InvalidInput as error:
+            raise BadRequest(error.field, error.reason) from None
+        return jsonify(portfolio_json(renamed))
+
+    @api.delete("/portfolios/<portfolio_id>")
+    def remove_portfolio(portfolio_id: str) -> ResponseReturnValue:
+        delete_portfolio(app_context, parse_id(portfolio_id))
+        return "", 204
+
+    @api.get("/portfolios/<portfolio_id>/transactions")
+    def transactions(portfolio_id: str) -> ResponseReturnValue:
+        rows = list_transactions(app_context, parse_id(portfolio_id))
+        return jsonify([transaction_json(row) for row in rows])
+
+    @api.post("/portfolios/<portfolio_id>/transactions")
+    def new_transaction(portfolio_id: str) -> ResponseReturnValue:
+        row = add_transaction(app_context, parse_id(portfolio_id), draft_from(json_body()))
+        return jsonify(transaction_json(row)), 201
+
+    @api.put("/portfolios/<portfolio_id>/transactions/<transaction_id>")
+    def edit_transaction(portfolio_id: str, transaction_id: str) -> ResponseReturnValue:
+        row = update_transaction(
+            app_context,
+            parse_id(portfolio_id),
+            parse_id(transaction_id, "transaction_id"),
+            draft_from(json_body()),
+        )
+        return jsonify(transaction_json(row))
+
+    @api.delete("/portfolios/<portfolio_id>/transactions/<transaction_id>")
+    def remove_transaction(portfolio_id: str, transaction_id: str) -> ResponseReturnValue:
+        delete_transaction(
+            app_context, parse_id(portfolio_id), parse_id(transaction_id, "transaction_id")
+        )
+        return "", 204
+
+    @api.post("/portfolios/<portfolio_id>/import")
+    def import_file(portfolio_id: str) -> ResponseReturnValue:
+        """Multipart upload, field `file`. Reads at most one byte past the size limit, so an
+        oversized upload is refused without holding it in memory. With `?preview=1` nothing
+        is stored and the answer (200) is what an import would do."""
+        identifier = parse_id(portfolio_id)
+        upload = request.files.get("file")
+        if upload is None:
+            raise BadRequest("file", "send the CSV as multipart/form-data field 'file'")
+        raw = upload.stream.read(app_context.settings.max_import_bytes + 1)
+        if request.args.get("preview") in ("1", "true"):
+            preview = preview_import(app_context, identifier, raw, upload.filename or "")
+            return jsonify(
+                {
+                    "format": preview.format,
+                    "rows": [{"row": item.row, **draft_json(item.draft)} for item in preview.rows],
+                    "skipped": [{"row": s.row, "reason": s.reason} for s in preview.skipped],
+                    "errors": [row_error_json(e) for e in preview.errors],
+                    "warnings": [row_error_json(e) for e in preview.warnings],
+                }
+            )
+        result = import_transactions(app_context, identifier, raw, upload.filename or "")
+        return jsonify(
+            {
+                "format": result.format,
+                "imported": result.imported,
+                "skipped": [{"row": s.row, "reason": s.reason} for s in result.skipped],
+                "version": result.version,
+            }
+        ), 201
+
+    @api.get("/portfolios/<portfolio_id>/export.csv")
+    def export_as_csv(portfolio_id: str) -> ResponseReturnValue:
+        """Our CSV format, UTF-8 with a BOM so that spreadsheets read non-ASCII notes right."""
+        identifier = parse_id(portfolio_id)
+        body = export_csv(app_context, identifier).encode("utf-8-sig")
+        return download(
+            body, "text/csv; charset=utf-8", export_filename(app_context, identifier, "csv")
+        )
+
+    @api.get("/portfolios/<portfolio_id>/export.json")
+    def export_as_json(portfolio_id: str) -> ResponseReturnValue:
+        identifier = parse_id(portfolio_id)
+        body = export_json(app_context, identifier).encode("utf-8")
+        return download(body, "application/json", export_filename(app_context, identifier, "json"))
+
+    @api.get("/portfolios/<portfolio_id>/corporate-actions")
+    def corporate_actions(portfolio_id: str) -> ResponseReturnValue:
+        proposals = propose_corporate_actions(app_context, parse_id(portfolio_id))
         return jsonify(
             [
-                {"id": p.id, "name": p.name, "base_currency": p.base_currency, "version": p.version}
-                for p in list_portfolios(app_context)
+                {
+                    "key": p.key,
+                    "kind": p.kind,
+                    "ticker": p.ticker,
+                    "trade_date": p.trade_date.isoformat(),
+                    "quantity": p.quantity,
+                    "price": p.price,
+                    "shares_held": p.shares_held,
+                    "explanation": p.explanation,
+                }
+                for p in proposals
             ]
         )
+
+    @api.post("/portfolios/<portfolio_id>/corporate-actions/<path:key>/accept")
+    def accept_corporate_action(portfolio_id: str, key: str) -> ResponseReturnValue:
+        row = accept_proposal(app_context, parse_id(portfolio_id), key)
+        return jsonify(transaction_json(row)), 201
 
     @api.get("/portfolios/<portfolio_id>/holdings")
     def holdings(portfolio_id: str) -> ResponseReturnValue:
@@ -89,8 +239,20 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
     def bad_request(error: BadRequest) -> ResponseReturnValue:
         return jsonify({"error": str(error), "field": error.field}), 400
 
+    @api.errorhandler(LedgerError)
+    def refused(error: LedgerError) -> ResponseReturnValue:
+        status = 413 if isinstance(error, ImportTooLarge) else 400
+        return jsonify(
+            {
+                "error": error.errors[0].message if error.errors else "refused",
+                "errors": [row_error_json(e) for e in error.errors],
+            }
+        ), status
+
     @api.errorhandler(PortfolioNotFound)
-    def not_found(error: PortfolioNotFound) -> ResponseReturnValue:
+    @api.errorhandler(TransactionNotFound)
+    @api.errorhandler(ProposalNotFound)
+    def not_found(error: LookupError) -> ResponseReturnValue:
         return jsonify({"error": str(error)}), 404
 
     @api.errorhandler(HTTPException)
@@ -110,6 +272,73 @@ class BadRequest(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+DRAFT_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "currency", "note")
+# Names our CSV format uses, accepted in JSON too.
+DRAFT_ALIASES = {"date": "trade_date", "type": "kind"}
+
+
+def portfolio_json(portfolio: PortfolioSummary) -> dict[str, object]:
+    return {
+        "id": portfolio.id,
+        "name": portfolio.name,
+        "base_currency": portfolio.base_currency,
+        "version": portfolio.version,
+    }
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("body", "send a JSON object (Content-Type: application/json)")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, default: str = "") -> str:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise BadRequest(name, "must be a string")
+    return value
+
+
+def draft_from(body: dict[str, Any]) -> TransactionDraft:
+    """A draft from a JSON object; values are strings or numbers, null for empty."""
+    values: dict[str, Any] = {"trade_date": "", "kind": ""}
+    for key, value in body.items():
+        name = DRAFT_ALIASES.get(key, key)
+        if name not in DRAFT_FIELDS:
+            continue
+        if value is None:
+            values[name] = ""
+        elif isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise BadRequest(name, "must be a string or a number")
+        elif name in ("quantity", "price", "fees"):
+            values[name] = value
+        else:
+            values[name] = str(value)
+    return TransactionDraft(**values)
+
+
+def row_error_json(error: RowError) -> dict[str, object]:
+    return {"row": error.row, "column": error.column, "message": error.message}
+
+
+def draft_json(draft: TransactionDraft) -> dict[str, object]:
+    """A draft's values as typed (strings from the file), dates as ISO text."""
+    values = {name: getattr(draft, name) for name in DRAFT_FIELDS}
+    values["trade_date"] = str(values["trade_date"])
+    return values
+
+
+def download(body: bytes, content_type: str, filename: str) -> Response:
+    return Response(
+        body,
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def parse_id(raw: str, field: str = "id") -> int:

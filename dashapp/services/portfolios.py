@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from dashapp.analytics.holdings import (
     cash_balance,
@@ -98,12 +99,8 @@ def list_portfolios(ctx: AppContext) -> list[PortfolioSummary]:
 
 def create_portfolio(ctx: AppContext, name: str, base_currency: str = "USD") -> PortfolioSummary:
     """A new empty portfolio; raises InvalidInput naming the field that is wrong."""
-    clean_name = (name or "").strip()
+    clean_name = _clean_name(name)
     currency = (base_currency or "").strip().upper()
-    if not clean_name:
-        raise InvalidInput("name", "a portfolio needs a name")
-    if len(clean_name) > MAX_NAME_LENGTH:
-        raise InvalidInput("name", f"at most {MAX_NAME_LENGTH} characters")
     if not CURRENCY_PATTERN.match(currency):
         raise InvalidInput("base_currency", "a three-letter ISO code such as USD")
     with ctx.db.session() as session:
@@ -111,6 +108,48 @@ def create_portfolio(ctx: AppContext, name: str, base_currency: str = "USD") -> 
         session.add(portfolio)
         session.flush()
         return _summary(portfolio)
+
+
+def rename_portfolio(ctx: AppContext, portfolio_id: int, name: str) -> PortfolioSummary:
+    """Give a portfolio a new name (same rules as `create_portfolio`); its version is unchanged,
+    since no figure depends on the name."""
+    clean_name = _clean_name(name)
+    with ctx.db.session() as session:
+        portfolio = session.get(Portfolio, portfolio_id)
+        if portfolio is None:
+            raise PortfolioNotFound(portfolio_id)
+        portfolio.name = clean_name
+        session.flush()
+        return _summary(portfolio, _transaction_count(session, portfolio_id))
+
+
+def delete_portfolio(ctx: AppContext, portfolio_id: int) -> None:
+    """Delete a portfolio and every transaction of it, in one database transaction."""
+    with ctx.db.session() as session:
+        if session.get(Portfolio, portfolio_id) is None:
+            raise PortfolioNotFound(portfolio_id)
+        session.execute(delete(Transaction).where(Transaction.portfolio_id == portfolio_id))
+        session.execute(delete(Portfolio).where(Portfolio.id == portfolio_id))
+
+
+def bump_version(session: Session, portfolio_id: int) -> int:
+    """Increment the portfolio's version inside the caller's database transaction; returns the new one.
+
+    Call it before reading the ledger a change is validated against: the UPDATE takes the
+    portfolio's row lock (PostgreSQL) or the write lock (SQLite), so two concurrent changes of
+    one portfolio are validated one after the other. Raises PortfolioNotFound.
+    """
+    result = session.execute(
+        update(Portfolio)
+        .where(Portfolio.id == portfolio_id)
+        .values(version=Portfolio.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        raise PortfolioNotFound(portfolio_id)
+    return session.execute(
+        select(Portfolio.version).where(Portfolio.id == portfolio_id)
+    ).scalar_one()
 
 
 def get_portfolio(ctx: AppContext, portfolio_id: int) -> PortfolioSummary:
@@ -198,6 +237,32 @@ def refresh_portfolio_prices(ctx: AppContext, portfolio_id: int) -> dict[str, st
     report = ctx.store.fill(tickers, start, today)
     quotes = ctx.store.refresh_quotes(tickers)
     return {**report.errors, **quotes.errors}
+
+
+def _clean_name(name: str) -> str:
+    clean_name = (name if isinstance(name, str) else "").strip()
+    if not clean_name:
+        raise InvalidInput("name", "a portfolio needs a name")
+    if len(clean_name) > MAX_NAME_LENGTH:
+        raise InvalidInput("name", f"at most {MAX_NAME_LENGTH} characters")
+    if "\x00" in clean_name or not _encodable(clean_name):
+        raise InvalidInput("name", "must be printable text")
+    return clean_name
+
+
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates, which no database can store as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _transaction_count(session: Session, portfolio_id: int) -> int:
+    return session.execute(
+        select(func.count()).where(Transaction.portfolio_id == portfolio_id)
+    ).scalar_one()
 
 
 def _summary(portfolio: Portfolio, transaction_count: int = 0) -> PortfolioSummary:

@@ -186,6 +186,9 @@ def render_view(view: HoldingsView) -> html.Div:
             view.portfolio.name,
             demo_label() if view.is_demo else None,
             dcc.Link("Compare with ETFs →", href="/compare", className="fs-6 ms-3"),
+            dcc.Link(
+                "Transactions →", href=f"/portfolios/{view.portfolio.id}", className="fs-6 ms-3"
+            ),
         ],
         className="portfolio-title mb-3",
     )

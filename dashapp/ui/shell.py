@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, dcc, html
 
 from dashapp.services.context import AppContext
-from dashapp.ui import compare, dashboard
+from dashapp.ui import compare, dashboard, portfolios, transactions
 from dashapp.ui.components import demo_label
 
 
@@ -23,6 +23,7 @@ def layout(app_context: AppContext) -> html.Div:
                             [
                                 dbc.NavLink("Dashboard", href="/", active="exact"),
                                 dbc.NavLink("Compare with ETFs", href="/compare", active="exact"),
+                                dbc.NavLink("Portfolios", href="/portfolios", active="partial"),
                             ],
                             navbar=True,
                         ),
@@ -38,17 +39,27 @@ def layout(app_context: AppContext) -> html.Div:
 
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
-    pages = {"/": dashboard.layout, "/compare": compare.layout}
+    pages = {
+        "/": dashboard.layout,
+        "/compare": compare.layout,
+        "/portfolios": portfolios.layout,
+    }
 
     @app.callback(Output("page-content", "children"), Input("url", "pathname"))
     def route(pathname):
-        page = pages.get(pathname or "/")
-        if page is None:
-            return dbc.Alert(
-                ["Nothing lives at this address. ", dcc.Link("Go to the dashboard", href="/")],
-                color="warning",
-            )
-        return page(app_context)
+        path = (pathname or "/").rstrip("/") or "/"
+        page = pages.get(path)
+        if page is not None:
+            return page(app_context)
+        portfolio_id = transactions.portfolio_id_in(path)
+        if portfolio_id is not None:
+            return transactions.layout(app_context, portfolio_id)
+        return dbc.Alert(
+            ["Nothing lives at this address. ", dcc.Link("Go to the dashboard", href="/")],
+            color="warning",
+        )
 
     dashboard.register_callbacks(app, app_context)
     compare.register_callbacks(app, app_context)
+    portfolios.register_callbacks(app, app_context)
+    transactions.register_callbacks(app, app_context)

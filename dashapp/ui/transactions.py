@@ -1,0 +1,614 @@
+"""A portfolio's transactions page (`/portfolios/<id>`): the ledger, its editor and its files.
+
+The grid lists every transaction (sortable, filterable); selecting a row loads it into the form
+for editing or deletion. Every change goes through `services.transactions`, which validates it
+against the whole ledger and refuses it with a message per field, changing nothing. Whether a
+ticker exists is checked in a background job after the change, never while the form waits.
+
+Splits and dividends that the stored price data shows for a held ticker, but the ledger lacks,
+are proposed with their amounts; each is added only when the user confirms it.
+
+An uploaded CSV is previewed first (format found, rows, skipped rows, duplicates, every error
+with its row and column) and imported only on a second click, all rows or none.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import asdict
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashapp.analytics.holdings import KINDS
+from dashapp.services.context import AppContext
+from dashapp.services.corporate_actions import (
+    Proposal,
+    ProposalNotFound,
+    accept_proposal,
+    propose_corporate_actions,
+)
+from dashapp.services.ledger_import import ImportPreview, import_transactions, preview_import
+from dashapp.services.portfolios import PortfolioNotFound, get_portfolio
+from dashapp.services.transactions import (
+    LedgerError,
+    RowError,
+    TransactionDraft,
+    TransactionNotFound,
+    TransactionRow,
+    add_transaction,
+    check_tickers,
+    delete_transaction,
+    list_transactions,
+    ticker_statuses,
+    update_transaction,
+)
+
+PREVIEW_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "currency", "note")
+PREVIEW_ROWS = 200
+PATH_PATTERN = re.compile(r"^/portfolios/(\d{1,18})$")
+FORM_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "note")
+GRID_FIELDS = (
+    "id",
+    "trade_date",
+    "kind",
+    "ticker",
+    "ticker_status",
+    "quantity",
+    "price",
+    "fees",
+    "currency",
+    "note",
+)
+
+
+def portfolio_id_in(path: str) -> int | None:
+    """The portfolio id of a transactions page address, or None for any other address."""
+    match = PATH_PATTERN.match(path)
+    return int(match.group(1)) if match else None
+
+
+def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
+    try:
+        portfolio = get_portfolio(app_context, portfolio_id)
+    except PortfolioNotFound:
+        return dbc.Alert(
+            ["This portfolio does not exist. ", dcc.Link("See all portfolios", href="/portfolios")],
+            color="warning",
+        )
+    return html.Div(
+        [
+            dcc.Store(id="ledger-portfolio", data=portfolio.id),
+            dcc.Store(id="ledger-editing", data=None),
+            dcc.Store(id="ledger-check", data=None),
+            dcc.Store(id="ledger-upload-file", data=None),
+            html.H4(
+                [
+                    html.Span(portfolio.name, id="ledger-title"),
+                    html.Span(" · transactions", className="text-muted"),
+                    dcc.Link("← all portfolios", href="/portfolios", className="fs-6 ms-3"),
+                ],
+                className="mb-3",
+            ),
+            _export_links(portfolio.id),
+            html.Div(
+                _proposals_view(propose_corporate_actions(app_context, portfolio.id)),
+                id="ledger-proposals",
+            ),
+            _editor(),
+            _importer(),
+            html.Div(id="ledger-feedback", className="mb-2"),
+            dag.AgGrid(
+                id="ledger-grid",
+                rowData=_grid_rows(app_context, list_transactions(app_context, portfolio.id)),
+                columnDefs=_column_defs(),
+                defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                getRowId="params.data.id",
+                rowClass="ledger-row",
+                dashGridOptions={
+                    "rowSelection": {"mode": "singleRow", "enableClickSelection": True},
+                    "domLayout": "autoHeight",
+                    "animateRows": False,
+                    "pagination": True,
+                    "paginationPageSize": 50,
+                    "paginationPageSizeSelector": [25, 50, 100, 500],
+                },
+                columnSize="responsiveSizeToFit",
+                style={"width": "100%"},
+            ),
+            dbc.Modal(
+                [
+                    dbc.ModalHeader(dbc.ModalTitle("Delete transaction?")),
+                    dbc.ModalBody(id="ledger-delete-text"),
+                    dbc.ModalFooter(
+                        [
+                            dbc.Button("Keep it", id="ledger-delete-cancel", color="secondary"),
+                            dbc.Button("Delete", id="ledger-delete-confirm", color="danger"),
+                        ]
+                    ),
+                ],
+                id="ledger-delete-modal",
+                is_open=False,
+            ),
+        ]
+    )
+
+
+def register_callbacks(app: Dash, app_context: AppContext) -> None:
+    @app.callback(
+        *(Output(f"ledger-{name}", "value") for name in FORM_FIELDS),
+        Output("ledger-editing", "data"),
+        Output("ledger-save", "disabled"),
+        Output("ledger-delete", "disabled"),
+        Input("ledger-grid", "selectedRows"),
+        Input("ledger-clear", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def select(selected_rows, _clear):
+        if ctx.triggered_id == "ledger-clear" or not selected_rows:
+            return *_blank_form(), None, True, True
+        row = selected_rows[0]
+        values = [row.get(name) for name in FORM_FIELDS]
+        return *values, row["id"], False, False
+
+    @app.callback(
+        Output("ledger-delete-modal", "is_open"),
+        Output("ledger-delete-text", "children"),
+        Input("ledger-delete", "n_clicks"),
+        Input("ledger-delete-cancel", "n_clicks"),
+        State("ledger-grid", "selectedRows"),
+        prevent_initial_call=True,
+    )
+    def ask_delete(_delete, _cancel, selected_rows):
+        if ctx.triggered_id == "ledger-delete-cancel" or not selected_rows:
+            return False, no_update
+        row = selected_rows[0]
+        described = " ".join(
+            str(part) for part in (row["trade_date"], row["kind"], row.get("ticker") or "") if part
+        )
+        return True, f"Delete {described} (quantity {row['quantity']:g})? This cannot be undone."
+
+    @app.callback(
+        Output("ledger-grid", "rowData"),
+        Output("ledger-feedback", "children"),
+        Output("ledger-check", "data"),
+        Output("ledger-delete-modal", "is_open", allow_duplicate=True),
+        Output("ledger-editing", "data", allow_duplicate=True),
+        Input("ledger-add", "n_clicks"),
+        Input("ledger-save", "n_clicks"),
+        Input("ledger-delete-confirm", "n_clicks"),
+        State("ledger-portfolio", "data"),
+        State("ledger-editing", "data"),
+        *(State(f"ledger-{name}", "value") for name in FORM_FIELDS),
+        prevent_initial_call=True,
+    )
+    def change(_add, _save, _confirm, portfolio_id, editing_id, *values):
+        draft = TransactionDraft(
+            **{
+                name: "" if value is None else value
+                for name, value in zip(FORM_FIELDS, values, strict=True)
+            }
+        )
+        trigger = ctx.triggered_id
+        try:
+            if trigger == "ledger-add":
+                row = add_transaction(app_context, portfolio_id, draft)
+                message = f"Added {_describe(row)}."
+            elif trigger == "ledger-save" and editing_id is not None:
+                row = update_transaction(app_context, portfolio_id, int(editing_id), draft)
+                message = f"Saved {_describe(row)}."
+            elif trigger == "ledger-delete-confirm" and editing_id is not None:
+                delete_transaction(app_context, portfolio_id, int(editing_id))
+                row, message = None, "Deleted the transaction."
+            else:
+                raise PreventUpdate
+        except LedgerError as error:
+            return no_update, _errors_alert(error), no_update, False, no_update
+        except (PortfolioNotFound, TransactionNotFound) as error:
+            return no_update, dbc.Alert(str(error), color="warning"), no_update, False, None
+        rows = list_transactions(app_context, portfolio_id)
+        to_check = [row.ticker] if row is not None and row.ticker else None
+        feedback = dbc.Alert(message, color="success", className="py-1", id="ledger-done")
+        next_editing = editing_id if trigger == "ledger-save" else None
+        return _grid_rows(app_context, rows), feedback, to_check, False, next_editing
+
+    @app.callback(
+        Output("ledger-grid", "rowData", allow_duplicate=True),
+        Output("ledger-ticker-note", "children"),
+        Input("ledger-check", "data"),
+        State("ledger-portfolio", "data"),
+        background=True,
+        prevent_initial_call=True,
+    )
+    def check(tickers, portfolio_id):
+        """Ask the provider about a newly used ticker, after the form has already answered."""
+        if not tickers:
+            raise PreventUpdate
+        statuses = check_tickers(app_context, tickers)
+        unknown = sorted(t for t, status in statuses.items() if status == "unknown")
+        note = (
+            dbc.Alert(
+                f"The market data provider does not know {', '.join(unknown)}: "
+                "check the symbol (Yahoo Finance spelling, e.g. BRK-B).",
+                color="warning",
+                className="py-1",
+                id="ledger-unknown-ticker",
+            )
+            if unknown
+            else None
+        )
+        return _grid_rows(app_context, list_transactions(app_context, portfolio_id)), note
+
+    @app.callback(
+        Output("ledger-preview", "children"),
+        Output("ledger-import", "disabled"),
+        Output("ledger-upload-file", "data"),
+        Input("ledger-upload", "contents"),
+        State("ledger-upload", "filename"),
+        State("ledger-portfolio", "data"),
+        prevent_initial_call=True,
+    )
+    def preview(contents, filename, portfolio_id):
+        raw = _uploaded_bytes(contents)
+        if raw is None:
+            alert = dbc.Alert("The upload could not be read.", color="danger", className="py-1")
+            return alert, True, None
+        found = preview_import(app_context, portfolio_id, raw, filename or "")
+        upload = {"contents": contents, "filename": filename or ""}
+        return _preview_view(found), not found.can_import, upload
+
+    @app.callback(
+        Output("ledger-grid", "rowData", allow_duplicate=True),
+        Output("ledger-preview", "children", allow_duplicate=True),
+        Output("ledger-import", "disabled", allow_duplicate=True),
+        Output("ledger-check", "data", allow_duplicate=True),
+        Input("ledger-import", "n_clicks"),
+        State("ledger-upload-file", "data"),
+        State("ledger-portfolio", "data"),
+        prevent_initial_call=True,
+    )
+    def import_file(_clicks, upload, portfolio_id):
+        raw = _uploaded_bytes((upload or {}).get("contents"))
+        if raw is None:
+            raise PreventUpdate
+        try:
+            result = import_transactions(app_context, portfolio_id, raw, upload["filename"])
+        except LedgerError as error:
+            return no_update, _errors_alert(error), True, no_update
+        rows = list_transactions(app_context, portfolio_id)
+        tickers = sorted({row.ticker for row in rows if row.ticker})
+        done = dbc.Alert(
+            f"Imported {result.imported:,} transactions"
+            + (f"; skipped {len(result.skipped)} rows." if result.skipped else "."),
+            color="success",
+            className="py-1",
+            id="ledger-imported",
+        )
+        return _grid_rows(app_context, rows), done, True, tickers
+
+    @app.callback(
+        Output("ledger-proposals", "children"),
+        Input("ledger-grid", "rowData"),
+        State("ledger-portfolio", "data"),
+        prevent_initial_call=True,
+    )
+    def proposals(_rows, portfolio_id):
+        """Re-read the proposals whenever the ledger changed."""
+        try:
+            return _proposals_view(propose_corporate_actions(app_context, portfolio_id))
+        except PortfolioNotFound:
+            return None
+
+    @app.callback(
+        Output("ledger-grid", "rowData", allow_duplicate=True),
+        Output("ledger-feedback", "children", allow_duplicate=True),
+        Input({"type": "ledger-proposal", "index": ALL}, "n_clicks"),
+        State("ledger-portfolio", "data"),
+        prevent_initial_call=True,
+    )
+    def accept(_clicks, portfolio_id):
+        trigger = ctx.triggered_id
+        # Re-drawn buttons arrive with n_clicks None: only a real click accepts.
+        if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        try:
+            row = accept_proposal(app_context, portfolio_id, str(trigger["index"]))
+        except LedgerError as error:
+            return no_update, _errors_alert(error)
+        except ProposalNotFound:
+            gone = dbc.Alert("That proposal no longer applies.", color="warning", className="py-1")
+            return no_update, gone
+        done = dbc.Alert(f"Added {_describe(row)}.", color="success", className="py-1")
+        return _grid_rows(app_context, list_transactions(app_context, portfolio_id)), done
+
+
+def _proposals_view(proposals: list[Proposal]) -> dbc.Card | None:
+    if not proposals:
+        return None
+    items = [
+        html.Li(
+            [
+                dbc.Button(
+                    f"Add {proposal.kind}",
+                    id={"type": "ledger-proposal", "index": proposal.key},
+                    size="sm",
+                    color="outline-primary",
+                    className="me-2 mb-1",
+                ),
+                proposal.explanation,
+                ".",
+            ],
+            className="ledger-proposal",
+        )
+        for proposal in proposals
+    ]
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Strong(
+                    f"The price data shows {len(proposals)} corporate actions this ledger lacks"
+                ),
+                html.P(
+                    "Missing splits and dividends distort returns. Nothing is added until you "
+                    "click; check each against your broker's statement.",
+                    className="small text-muted mb-2",
+                ),
+                html.Ul(items, className="list-unstyled mb-0"),
+            ]
+        ),
+        className="mb-3 border-warning",
+    )
+
+
+def _editor() -> dbc.Card:
+    def field(label: str, component) -> dbc.Col:
+        return dbc.Col([dbc.Label(label, className="small mb-0"), component], md=True)
+
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        field(
+                            "Date",
+                            dbc.Input(
+                                id="ledger-trade_date", type="date", placeholder="YYYY-MM-DD"
+                            ),
+                        ),
+                        field(
+                            "Type",
+                            dbc.Select(
+                                id="ledger-kind",
+                                options=[{"label": kind, "value": kind} for kind in KINDS],
+                                value="BUY",
+                            ),
+                        ),
+                        field("Ticker", dbc.Input(id="ledger-ticker", placeholder="AAPL")),
+                        field(
+                            "Quantity",
+                            dbc.Input(id="ledger-quantity", inputMode="decimal", placeholder="10"),
+                        ),
+                        field(
+                            "Price",
+                            dbc.Input(id="ledger-price", inputMode="decimal", placeholder="0"),
+                        ),
+                        field(
+                            "Fees",
+                            dbc.Input(id="ledger-fees", inputMode="decimal", placeholder="0"),
+                        ),
+                        field("Note", dbc.Input(id="ledger-note", maxLength=1000)),
+                    ],
+                    className="g-2 mb-2",
+                ),
+                html.Div(
+                    [
+                        dbc.Button("Add", id="ledger-add", color="primary", size="sm"),
+                        dbc.Button(
+                            "Save changes",
+                            id="ledger-save",
+                            color="outline-primary",
+                            size="sm",
+                            disabled=True,
+                            className="ms-2",
+                        ),
+                        dbc.Button(
+                            "Delete",
+                            id="ledger-delete",
+                            color="outline-danger",
+                            size="sm",
+                            disabled=True,
+                            className="ms-2",
+                        ),
+                        dbc.Button(
+                            "Clear", id="ledger-clear", color="link", size="sm", className="ms-2"
+                        ),
+                        html.Span(
+                            "Select a row to edit or delete it. Amounts are in the portfolio's "
+                            "currency; a deposit of 1,000 is quantity 1 at price 1000.",
+                            className="small text-muted ms-3",
+                        ),
+                    ]
+                ),
+                html.Div(id="ledger-ticker-note", className="mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
+
+
+def _importer() -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            dcc.Upload(
+                                id="ledger-upload",
+                                children=html.Div(
+                                    [
+                                        "Import a CSV: drop it here or ",
+                                        html.A("choose a file", className="link-primary"),
+                                        " (ours, Yahoo Finance's portfolio export or "
+                                        "Ghostfolio's activities export).",
+                                    ]
+                                ),
+                                className="ledger-upload border rounded p-2 small",
+                                multiple=False,
+                            ),
+                        ),
+                        dbc.Col(
+                            dbc.Button(
+                                "Import", id="ledger-import", color="primary", disabled=True
+                            ),
+                            md="auto",
+                        ),
+                    ],
+                    className="g-2 align-items-center",
+                ),
+                html.Div(id="ledger-preview", className="mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
+
+
+def _uploaded_bytes(contents: object) -> bytes | None:
+    """The file behind a dcc.Upload data URL ("data:<type>;base64,<data>")."""
+    if not isinstance(contents, str) or "," not in contents:
+        return None
+    try:
+        return base64.b64decode(contents.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _preview_view(preview: ImportPreview) -> html.Div:
+    """What the import would do, row by row, before anything is stored."""
+    summary = [
+        html.Strong(preview.filename or "The file"),
+        f": {preview.format_label}, " if preview.format_label else ": ",
+        f"{len(preview.rows):,} transactions",
+        f", {len(preview.skipped)} rows skipped" if preview.skipped else "",
+        ".",
+    ]
+    parts: list = [html.P(summary, className="mb-1", id="ledger-preview-summary")]
+    if preview.errors:
+        parts.append(
+            dbc.Alert(
+                [
+                    html.Strong("Nothing will be imported until these are fixed:"),
+                    html.Ul([html.Li(_error_line(e)) for e in preview.errors], className="mb-0"),
+                ],
+                color="danger",
+                className="py-2",
+                id="ledger-preview-errors",
+            )
+        )
+    notes = [f"row {s.row}: skipped, {s.reason}" for s in preview.skipped]
+    notes += [_error_line(w) for w in preview.warnings]
+    if notes:
+        parts.append(html.Ul([html.Li(note) for note in notes], className="small text-muted"))
+    if preview.rows:
+        head = html.Thead(html.Tr([html.Th(h) for h in ("row", *PREVIEW_FIELDS)]))
+        body = html.Tbody(
+            [
+                html.Tr(
+                    [
+                        html.Td(item.row),
+                        *(html.Td(str(getattr(item.draft, name) or "")) for name in PREVIEW_FIELDS),
+                    ]
+                )
+                for item in preview.rows[:PREVIEW_ROWS]
+            ]
+        )
+        parts.append(
+            dbc.Table([head, body], size="sm", className="small", id="ledger-preview-table")
+        )
+        if len(preview.rows) > PREVIEW_ROWS:
+            parts.append(
+                html.P(f"… and {len(preview.rows) - PREVIEW_ROWS:,} more.", className="small")
+            )
+    ready = "import-ready" if preview.can_import else "import-blocked"
+    return html.Div(parts, className=ready)
+
+
+def _error_line(error: RowError) -> str:
+    return f"row {error.row}: {error.message}" if error.row is not None else error.message
+
+
+def _export_links(portfolio_id: int) -> html.Div:
+    return html.Div(
+        [
+            html.A(
+                "Export CSV",
+                href=f"/api/portfolios/{portfolio_id}/export.csv",
+                className="btn btn-sm btn-outline-secondary me-2",
+                id="ledger-export-csv",
+            ),
+            html.A(
+                "Export JSON",
+                href=f"/api/portfolios/{portfolio_id}/export.json",
+                className="btn btn-sm btn-outline-secondary",
+                id="ledger-export-json",
+            ),
+        ],
+        className="mb-3",
+    )
+
+
+def _blank_form() -> list[object]:
+    return ["" if name != "kind" else "BUY" for name in FORM_FIELDS]
+
+
+def _grid_rows(app_context: AppContext, rows: list[TransactionRow]) -> list[dict]:
+    statuses = ticker_statuses(app_context, [row.ticker for row in rows if row.ticker])
+    records = []
+    for row in rows:
+        record = asdict(row)
+        record["trade_date"] = row.trade_date.isoformat()
+        record["ticker_status"] = statuses.get(row.ticker, "") if row.ticker else ""
+        records.append({name: record[name] for name in GRID_FIELDS})
+    return records
+
+
+def _column_defs() -> list[dict]:
+    number = {
+        "type": "numericColumn",
+        "valueFormatter": {"function": "formatQuantity(params.value)"},
+    }
+    return [
+        {"field": "trade_date", "headerName": "Date", "sort": "desc", "minWidth": 120},
+        {"field": "kind", "headerName": "Type", "minWidth": 110},
+        {"field": "ticker", "headerName": "Ticker", "cellClass": "fw-bold", "minWidth": 100},
+        {
+            "field": "ticker_status",
+            "headerName": "Symbol",
+            "headerTooltip": "known: prices are cached; unknown: the provider does not know it",
+            "minWidth": 100,
+        },
+        {"field": "quantity", "headerName": "Quantity", **number},
+        {"field": "price", "headerName": "Price", **number},
+        {"field": "fees", "headerName": "Fees", **number},
+        {"field": "currency", "headerName": "Currency", "minWidth": 90},
+        {"field": "note", "headerName": "Note", "minWidth": 160},
+    ]
+
+
+def _describe(row: TransactionRow) -> str:
+    parts = [row.trade_date.isoformat(), row.kind, row.ticker or ""]
+    return " ".join(part for part in parts if part)
+
+
+def _errors_alert(error: LedgerError) -> dbc.Alert:
+    items = [html.Li(_error_line(e)) for e in error.errors]
+    return dbc.Alert(
+        [html.Strong("Nothing was changed:"), html.Ul(items, className="mb-0")],
+        color="danger",
+        className="py-2",
+        id="ledger-errors",
+    )

@@ -1,0 +1,121 @@
+"""A person manages portfolios and their transactions in Chromium: create, edit, import, delete."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def fill_transaction(page, trade_date: str, kind: str, ticker: str, quantity: str, price: str):
+    page.fill("#ledger-trade_date", trade_date)
+    page.select_option("#ledger-kind", kind)
+    page.fill("#ledger-ticker", ticker)
+    page.fill("#ledger-quantity", quantity)
+    page.fill("#ledger-price", price)
+
+
+def test_names_and_tickers_with_markup_are_shown_as_text(live_apps, page):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    url = live_apps.serve(live_apps.build())
+
+    page.goto(f"{url}/portfolios")
+    page.fill("#portfolios-new-name", SCRIPT)
+    page.click("#portfolios-create")
+    page.wait_for_selector("#portfolios-list .portfolio-name", timeout=15_000)
+    assert page.locator("#portfolios-list .portfolio-name").inner_text() == SCRIPT
+
+    page.click("#portfolios-list .portfolio-name")
+    page.wait_for_selector("#ledger-title", timeout=15_000)
+    assert page.locator("#ledger-title").inner_text() == SCRIPT
+
+    fill_transaction(page, "2024-12-02", "BUY", f"<img src=x onerror=alert(2)>{SCRIPT}", "1", "1")
+    page.click("#ledger-add")
+    page.wait_for_selector("#ledger-errors", timeout=15_000)
+    assert "ticker" in page.locator("#ledger-errors").inner_text()
+    assert page.locator("#page-content script").count() == 0
+    assert page.locator("#page-content img").count() == 0
+    assert dialogs == []
+
+
+def test_add_refuse_edit_delete_and_import_transactions(live_apps, page):
+    url = live_apps.serve(live_apps.build())
+    page.goto(f"{url}/portfolios")
+    page.fill("#portfolios-new-name", "Taxable")
+    page.click("#portfolios-create")
+    page.click("#portfolios-list .portfolio-name")
+    page.wait_for_selector("#ledger-add", timeout=15_000)
+
+    fill_transaction(page, "2024-12-02", "BUY", "aapl", "10", "100")
+    page.click("#ledger-add")
+    page.wait_for_selector("#ledger-grid .ledger-row", timeout=15_000)
+    row = page.locator("#ledger-grid .ledger-row")
+    assert row.count() == 1
+    assert "AAPL" in row.inner_text()
+    # The symbol is checked with the provider in the background, after the form answered.
+    page.wait_for_function(
+        "document.querySelector('#ledger-grid .ledger-row').innerText.includes('known')",
+        timeout=30_000,
+    )
+
+    fill_transaction(page, "2024-12-03", "SELL", "AAPL", "15", "110")
+    page.click("#ledger-add")
+    page.wait_for_selector("#ledger-errors", timeout=15_000)
+    assert "10" in page.locator("#ledger-errors").inner_text()
+    assert page.locator("#ledger-grid .ledger-row").count() == 1
+
+    # Select the buy, change its quantity, save.
+    page.locator("#ledger-grid .ledger-row").first.click()
+    page.wait_for_function(
+        "document.querySelector('#ledger-quantity').value === '10'", timeout=15_000
+    )
+    page.fill("#ledger-quantity", "12")
+    page.click("#ledger-save")
+    page.wait_for_selector("#ledger-done", timeout=15_000)
+    page.wait_for_function(
+        "document.querySelector('#ledger-grid .ledger-row').innerText.includes('12')",
+        timeout=15_000,
+    )
+
+    # Delete it, after confirming.
+    page.locator("#ledger-grid .ledger-row").first.click()
+    page.wait_for_function("!document.querySelector('#ledger-delete').disabled", timeout=15_000)
+    page.click("#ledger-delete")
+    page.wait_for_selector("#ledger-delete-confirm", state="visible", timeout=15_000)
+    page.click("#ledger-delete-confirm")
+    page.wait_for_function(
+        "document.querySelectorAll('#ledger-grid .ledger-row').length === 0", timeout=15_000
+    )
+
+    fill_transaction(page, "2024-12-02", "BUY", "ZZZZQ", "1", "5")
+    page.click("#ledger-add")
+    page.wait_for_selector("#ledger-unknown-ticker", timeout=30_000)
+    assert "ZZZZQ" in page.locator("#ledger-unknown-ticker").inner_text()
+    page.locator("#ledger-grid .ledger-row").first.click()
+    page.click("#ledger-delete")
+    page.wait_for_selector("#ledger-delete-confirm", state="visible", timeout=15_000)
+    page.click("#ledger-delete-confirm")
+    page.wait_for_function(
+        "document.querySelectorAll('#ledger-grid .ledger-row').length === 0", timeout=15_000
+    )
+
+    csv = (
+        b"date,type,ticker,quantity,price,fees,currency,note\r\n"
+        b"2024-12-02,BUY,MSFT,3,420,1,USD,first lot\r\n"
+        b"2024-12-03,BUY,KO,10,62.5,0,USD,\r\n"
+    )
+    page.set_input_files(
+        "#ledger-upload input[type=file]",
+        files=[{"name": "ledger.csv", "mimeType": "text/csv", "buffer": csv}],
+    )
+    page.wait_for_selector("#ledger-preview-table", timeout=15_000)
+    assert "2 transactions" in page.locator("#ledger-preview-summary").inner_text()
+    assert page.locator("#ledger-grid .ledger-row").count() == 0  # nothing stored yet
+    page.click("#ledger-import")
+    page.wait_for_selector("#ledger-imported", timeout=15_000)
+    page.wait_for_function(
+        "document.querySelectorAll('#ledger-grid .ledger-row').length === 2", timeout=15_000
+    )
