@@ -10,6 +10,7 @@ from celery import Celery
 from dash import CeleryManager, Dash, DiskcacheManager
 from flask import Flask
 
+from dashapp.api.backtests import backtest_blueprint
 from dashapp.api.portfolios import api_blueprint
 from dashapp.clock import Clock
 from dashapp.market.providers import MarketDataProvider
@@ -54,6 +55,7 @@ def create_app(
     app.layout = lambda: shell.layout(app_context)
     shell.register_callbacks(app, app_context)
     server.register_blueprint(api_blueprint(app_context))
+    server.register_blueprint(backtest_blueprint(app_context))
     return app
 
 

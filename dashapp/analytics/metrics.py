@@ -12,45 +12,49 @@ import numpy as np
 import pandas as pd
 
 SESSIONS_PER_YEAR = 252
+# The stand-alone metrics take a Series or the plain array of one (as `summary` passes it).
+Returns = pd.Series | np.ndarray
 
 
 def daily_risk_free(risk_free: float) -> float:
     return (1.0 + risk_free) ** (1.0 / SESSIONS_PER_YEAR) - 1.0
 
 
-def total_return(returns: pd.Series) -> float:
+def total_return(returns: Returns) -> float:
     """prod(1 + r) - 1."""
-    clean = returns.dropna()
+    clean = _clean(returns)
     return float(np.prod(1.0 + clean) - 1.0) if len(clean) else np.nan
 
 
-def cagr(returns: pd.Series) -> float:
+def cagr(returns: Returns) -> float:
     """(1 + total return)^(252 / sessions) - 1."""
-    clean = returns.dropna()
+    clean = _clean(returns)
     if len(clean) == 0:
         return np.nan
     growth = 1.0 + total_return(clean)
     return float(growth ** (SESSIONS_PER_YEAR / len(clean)) - 1.0) if growth > 0 else -1.0
 
 
-def annual_volatility(returns: pd.Series) -> float:
+def annual_volatility(returns: Returns) -> float:
     """std(r, ddof=1) x sqrt(252)."""
-    return float(returns.dropna().std(ddof=1) * np.sqrt(SESSIONS_PER_YEAR))
+    return float(_sample_std(_clean(returns)) * np.sqrt(SESSIONS_PER_YEAR))
 
 
-def sharpe(returns: pd.Series, risk_free: float = 0.0) -> float:
+def sharpe(returns: Returns, risk_free: float = 0.0) -> float:
     """mean(r - rf) / std(r - rf, ddof=1) x sqrt(252)."""
-    excess = returns.dropna() - daily_risk_free(risk_free)
-    deviation = excess.std(ddof=1)
+    excess = _clean(returns) - daily_risk_free(risk_free)
+    deviation = _sample_std(excess)
     return (
         float(excess.mean() / deviation * np.sqrt(SESSIONS_PER_YEAR)) if deviation > 0 else np.nan
     )
 
 
-def sortino(returns: pd.Series, risk_free: float = 0.0) -> float:
+def sortino(returns: Returns, risk_free: float = 0.0) -> float:
     """mean(r - rf) / downside deviation x sqrt(252), downside deviation = sqrt(mean(min(r - rf, 0)^2))."""
-    excess = returns.dropna() - daily_risk_free(risk_free)
-    downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)) if len(excess) else np.nan
+    excess = _clean(returns) - daily_risk_free(risk_free)
+    if len(excess) == 0:
+        return np.nan
+    downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2))
     return float(excess.mean() / downside * np.sqrt(SESSIONS_PER_YEAR)) if downside > 0 else np.nan
 
 
@@ -60,16 +64,31 @@ def drawdown(returns: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
     return wealth / np.maximum(wealth.cummax(), 1.0) - 1.0
 
 
-def max_drawdown(returns: pd.Series) -> float:
+def max_drawdown(returns: Returns) -> float:
     """The lowest drawdown (a negative number, or 0 if the wealth never fell)."""
-    clean = returns.dropna()
-    return float(drawdown(clean).min()) if len(clean) else np.nan
+    clean = _clean(returns)
+    if len(clean) == 0:
+        return np.nan
+    wealth = np.cumprod(1.0 + clean)
+    return float(np.min(wealth / np.maximum(np.maximum.accumulate(wealth), 1.0) - 1.0))
 
 
-def calmar(returns: pd.Series) -> float:
+def calmar(returns: Returns) -> float:
     """CAGR / |max drawdown|."""
-    worst = max_drawdown(returns)
-    return float(cagr(returns) / abs(worst)) if worst < 0 else np.nan
+    clean = _clean(returns)
+    worst = max_drawdown(clean)
+    return float(cagr(clean) / abs(worst)) if worst < 0 else np.nan
+
+
+def _clean(returns: Returns) -> np.ndarray:
+    """The returns without NaN, as a plain array: the metrics are sums and products over them,
+    and numpy does those without pandas' per-call overhead."""
+    values = np.asarray(returns, dtype="float64")
+    return values[~np.isnan(values)]
+
+
+def _sample_std(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
 
 
 def _aligned(returns: pd.Series, benchmark: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -115,14 +134,15 @@ def information_ratio(returns: pd.Series, benchmark: pd.Series) -> float:
 
 def summary(returns: pd.Series, risk_free: float = 0.0) -> dict[str, float]:
     """The stand-alone metrics of one return series, keyed by name."""
+    clean = _clean(returns)
     return {
-        "total_return": total_return(returns),
-        "cagr": cagr(returns),
-        "volatility": annual_volatility(returns),
-        "sharpe": sharpe(returns, risk_free),
-        "sortino": sortino(returns, risk_free),
-        "max_drawdown": max_drawdown(returns),
-        "calmar": calmar(returns),
+        "total_return": total_return(clean),
+        "cagr": cagr(clean),
+        "volatility": annual_volatility(clean),
+        "sharpe": sharpe(clean, risk_free),
+        "sortino": sortino(clean, risk_free),
+        "max_drawdown": max_drawdown(clean),
+        "calmar": calmar(clean),
     }
 
 

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, dcc, html
 
 from dashapp.services.context import AppContext
-from dashapp.ui import compare, dashboard, portfolios, transactions
+from dashapp.ui import backtest, compare, dashboard, portfolios, transactions
 from dashapp.ui.components import demo_label
 
 
@@ -23,6 +23,7 @@ def layout(app_context: AppContext) -> html.Div:
                             [
                                 dbc.NavLink("Dashboard", href="/", active="exact"),
                                 dbc.NavLink("Compare with ETFs", href="/compare", active="exact"),
+                                dbc.NavLink("Backtest", href="/backtest", active="exact"),
                                 dbc.NavLink("Portfolios", href="/portfolios", active="partial"),
                             ],
                             navbar=True,
@@ -42,6 +43,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     pages = {
         "/": dashboard.layout,
         "/compare": compare.layout,
+        "/backtest": backtest.layout,
         "/portfolios": portfolios.layout,
     }
 
@@ -61,5 +63,6 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
 
     dashboard.register_callbacks(app, app_context)
     compare.register_callbacks(app, app_context)
+    backtest.register_callbacks(app, app_context)
     portfolios.register_callbacks(app, app_context)
     transactions.register_callbacks(app, app_context)
