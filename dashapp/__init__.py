@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import diskcache
 from celery import Celery
 from dash import CeleryManager, Dash, DiskcacheManager
 from flask import Flask
@@ -14,8 +13,17 @@ from dashapp.api.backtests import backtest_blueprint
 from dashapp.api.portfolios import api_blueprint
 from dashapp.clock import Clock
 from dashapp.market.providers import MarketDataProvider
+from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
 from dashapp.settings import Settings
+from dashapp.telemetry import metrics
+from dashapp.telemetry.health import register_health
+from dashapp.telemetry.timing import (
+    TimedCache,
+    TimedProvider,
+    install_db_timing,
+    install_request_timing,
+)
 from dashapp.ui import shell
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -56,11 +64,27 @@ def create_app(
     shell.register_callbacks(app, app_context)
     server.register_blueprint(api_blueprint(app_context))
     server.register_blueprint(backtest_blueprint(app_context))
+    _install_telemetry(app, app_context)
     return app
 
 
 def context_of(app: Dash) -> AppContext:
     return app.server.extensions[CONTEXT_KEY]
+
+
+def _install_telemetry(app: Dash, app_context: AppContext) -> None:
+    """Server-Timing and a latency histogram for every request, `/metrics` and `/healthz`.
+
+    `metrics.configure` sets PROMETHEUS_MULTIPROC_DIR from settings before prometheus_client is
+    first imported (telemetry.metrics imports it lazily), so every worker writes the shared files.
+    """
+    metrics.configure(app_context.settings.metrics_dir)
+    cache_status.count_cache_use(app_context)
+    install_db_timing(app_context.db.engine)
+    app_context.store.provider = TimedProvider(app_context.store.provider)
+    install_request_timing(app.server, lambda: app.callback_map, metrics.observe_request)
+    metrics.register_metrics(app.server, lambda: cache_status.metric_families(app_context))
+    register_health(app.server, cache_status.health_checks(app_context))
 
 
 def _background_manager(app_context: AppContext) -> DiskcacheManager | CeleryManager:
@@ -72,7 +96,7 @@ def _background_manager(app_context: AppContext) -> DiskcacheManager | CeleryMan
     settings = app_context.settings
     if settings.redis_url:
         return CeleryManager(celery_app(settings))
-    return DiskcacheManager(diskcache.Cache(str(Path(settings.cache_dir) / "callbacks")))
+    return DiskcacheManager(TimedCache(str(Path(settings.cache_dir) / "callbacks")))
 
 
 def celery_app(settings: Settings) -> Celery:

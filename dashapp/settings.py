@@ -47,6 +47,10 @@ class Settings:
     max_import_bytes: int = 2_000_000
     max_import_rows: int = 20_000
     log_level: str = "INFO"
+    # prometheus_client multiprocess files; None means `instance_dir / "prometheus"`.
+    prometheus_multiproc_dir: Path | None = None
+    warm_delay_seconds: int = 600
+    benchmark_history_days: int = 1826
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -98,8 +102,20 @@ class Settings:
             max_import_bytes=_integer(env, "MAX_IMPORT_BYTES", 2_000_000, minimum=1),
             max_import_rows=_integer(env, "MAX_IMPORT_ROWS", 20_000, minimum=1),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            prometheus_multiproc_dir=(
+                Path(env["PROMETHEUS_MULTIPROC_DIR"])
+                if env.get("PROMETHEUS_MULTIPROC_DIR")
+                else None
+            ),
+            warm_delay_seconds=_integer(env, "WARM_DELAY_SECONDS", 600, minimum=0, maximum=14_400),
+            benchmark_history_days=_integer(env, "BENCHMARK_HISTORY_DAYS", 1826, minimum=30),
         )
         return replace(settings, **overrides) if overrides else settings
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where prometheus_client keeps one file per process (shared by every process of a host)."""
+        return self.prometheus_multiproc_dir or self.instance_dir / "prometheus"
 
     @property
     def uses_sqlite(self) -> bool:

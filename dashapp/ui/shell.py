@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, dcc, html
 
 from dashapp.services.context import AppContext
-from dashapp.ui import backtest, compare, dashboard, portfolios, transactions
+from dashapp.ui import backtest, cache, compare, dashboard, portfolios, transactions
 from dashapp.ui.components import demo_label
 
 
@@ -25,6 +25,7 @@ def layout(app_context: AppContext) -> html.Div:
                                 dbc.NavLink("Compare with ETFs", href="/compare", active="exact"),
                                 dbc.NavLink("Backtest", href="/backtest", active="exact"),
                                 dbc.NavLink("Portfolios", href="/portfolios", active="partial"),
+                                dbc.NavLink("Cache", href="/cache", active="exact"),
                             ],
                             navbar=True,
                         ),
@@ -45,6 +46,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         "/compare": compare.layout,
         "/backtest": backtest.layout,
         "/portfolios": portfolios.layout,
+        "/cache": cache.layout,
     }
 
     @app.callback(Output("page-content", "children"), Input("url", "pathname"))
@@ -66,3 +68,4 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     backtest.register_callbacks(app, app_context)
     portfolios.register_callbacks(app, app_context)
     transactions.register_callbacks(app, app_context)
+    cache.register_callbacks(app, app_context)

@@ -1,0 +1,195 @@
+"""Where a request's time goes: database, cache, upstream and compute, as a `Server-Timing` header.
+
+A `RequestTiming` lives in a context variable for the duration of one request. SQLAlchemy engine
+events add the time of every statement to `db`, `TimedCache` adds diskcache accesses to `cache`,
+`TimedProvider` adds provider calls to `upstream`; `compute` is what is left of the total.
+Nested measurements of the same part (a cache method calling another) count once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Container, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import diskcache
+from flask import Flask, Request, Response, request
+from sqlalchemy import Engine, event
+
+PARTS = ("db", "cache", "upstream")
+DASH_CALLBACK_PATH = "/_dash-update-component"
+
+
+@dataclass
+class RequestTiming:
+    """Seconds spent per part since `started` (a perf_counter reading)."""
+
+    started: float = field(default_factory=time.perf_counter)
+    parts: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PARTS, 0.0))
+    _depth: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PARTS, 0))
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+_current: ContextVar[RequestTiming | None] = ContextVar("request_timing", default=None)
+
+
+def begin() -> RequestTiming:
+    timing = RequestTiming()
+    _current.set(timing)
+    return timing
+
+
+def end() -> None:
+    _current.set(None)
+
+
+def current() -> RequestTiming | None:
+    return _current.get()
+
+
+@contextmanager
+def measure(part: str) -> Iterator[None]:
+    """Add the time of the block to `part` of the current request (nothing outside requests)."""
+    timing = _current.get()
+    if timing is None or timing._depth[part]:
+        yield
+        return
+    timing._depth[part] += 1
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timing.parts[part] += time.perf_counter() - started
+        timing._depth[part] -= 1
+
+
+def server_timing(timing: RequestTiming, total: float) -> str:
+    """The header value, in milliseconds: parts rounded down and the total rounded up, so the
+    parts (compute = total - db - cache - upstream, at least 0) never add up to more than it."""
+    measured = sum(timing.parts.values())
+    values = {**timing.parts, "compute": max(0.0, total - measured)}
+    entries = [f"{name};dur={_floor_ms(seconds):.3f}" for name, seconds in values.items()]
+    entries.append(f"total;dur={math.ceil(total * 1e6) / 1e3:.3f}")
+    return ", ".join(entries)
+
+
+def _floor_ms(seconds: float) -> float:
+    return math.floor(seconds * 1e6) / 1e3
+
+
+def install_db_timing(engine: Engine) -> None:
+    """Count every statement run through `engine` into the current request's `db` part."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(
+        conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, many: Any
+    ) -> None:
+        conn.info.setdefault("statement_started", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(
+        conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, many: Any
+    ) -> None:
+        started = conn.info["statement_started"].pop()
+        timing = _current.get()
+        if timing is not None:
+            timing.parts["db"] += time.perf_counter() - started
+
+
+class TimedCache(diskcache.Cache):
+    """A diskcache.Cache whose reads and writes count into the current request's `cache` part."""
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        with measure("cache"):
+            return super().get(*args, **kwargs)
+
+    def set(self, *args: Any, **kwargs: Any) -> bool:
+        with measure("cache"):
+            return super().set(*args, **kwargs)
+
+    def add(self, *args: Any, **kwargs: Any) -> bool:
+        with measure("cache"):
+            return super().add(*args, **kwargs)
+
+    def incr(self, *args: Any, **kwargs: Any) -> int:
+        with measure("cache"):
+            return super().incr(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> bool:
+        with measure("cache"):
+            return super().delete(*args, **kwargs)
+
+    def pop(self, *args: Any, **kwargs: Any) -> Any:
+        with measure("cache"):
+            return super().pop(*args, **kwargs)
+
+    def touch(self, *args: Any, **kwargs: Any) -> bool:
+        with measure("cache"):
+            return super().touch(*args, **kwargs)
+
+    def __contains__(self, key: object) -> bool:
+        with measure("cache"):
+            return super().__contains__(key)
+
+
+class TimedProvider:
+    """A market-data provider whose calls count into the current request's `upstream` part;
+    everything else (name, breaker and budget status) is the wrapped provider's."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def history(self, *args: Any, **kwargs: Any) -> Any:
+        with measure("upstream"):
+            return self.inner.history(*args, **kwargs)
+
+    def quotes(self, *args: Any, **kwargs: Any) -> Any:
+        with measure("upstream"):
+            return self.inner.quotes(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def route_label(incoming: Request, callback_outputs: Container[str]) -> str:
+    """The route a request counts under: a Dash callback by its `output` (only outputs the app
+    has, so a client cannot invent labels), otherwise the URL rule that matched."""
+    if incoming.path.endswith(DASH_CALLBACK_PATH):
+        body = incoming.get_json(silent=True)
+        output = body.get("output") if isinstance(body, dict) else None
+        if isinstance(output, str) and output in callback_outputs:
+            return output
+        return DASH_CALLBACK_PATH
+    if incoming.url_rule is None:
+        return "unmatched"
+    return incoming.url_rule.rule
+
+
+def install_request_timing(
+    server: Flask,
+    callback_outputs: Callable[[], Container[str]],
+    observe: Callable[[str, float], None],
+) -> None:
+    """Time every request of `server`: a `Server-Timing` header, and `observe(route, seconds)`."""
+
+    @server.before_request
+    def _start() -> None:
+        begin()
+
+    @server.after_request
+    def _finish(response: Response) -> Response:
+        timing = current()
+        if timing is None:
+            return response
+        total = timing.elapsed()
+        response.headers["Server-Timing"] = server_timing(timing, total)
+        observe(route_label(request, callback_outputs()), total)
+        end()
+        return response

@@ -1,0 +1,79 @@
+"""An operator opens the cache page in Chromium, sees what is stored, and uses its actions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from dashapp import context_of
+from dashapp.db.models import JobRun
+from dashapp.services.upkeep import SUGGESTED_BENCHMARKS, run_job
+
+pytestmark = pytest.mark.browser
+
+ROWS = "#cache-grid .cache-row"
+
+
+def cell(page, ticker: str, column: str):
+    return page.locator(f"#cache-grid .cache-row[row-id='{ticker}'] [col-id='{column}']")
+
+
+def test_cache_page_shows_stored_tickers_and_its_actions_work(live_apps, page, clock):
+    app = live_apps.build()
+    context = context_of(app)
+    run_job(context, "warm", trigger="test")
+    url = live_apps.serve(app)
+
+    page.goto(f"{url}/cache")
+    page.wait_for_selector(ROWS, timeout=15_000)
+    assert page.locator(ROWS).count() == len(SUGGESTED_BENCHMARKS)
+    assert cell(page, "SPY", "last_date").inner_text() == "2024-12-04"
+    assert cell(page, "SPY", "first_date").inner_text() == "2019-12-05"
+    assert cell(page, "SPY", "source").inner_text() == "demo"
+    assert cell(page, "SPY", "state").inner_text() == "fresh"
+    assert cell(page, "QQQ", "last_fetched").inner_text() == "2024-12-04 22:00 UTC"
+    assert page.inner_text("#cache-breaker") == "demo: closed"
+    assert page.inner_text("#cache-hit-day").startswith("0.0% (0 hits, 10 misses)")
+    assert "warm" in page.inner_text("#cache-jobs-table")
+    assert page.locator("#cache-upstream-chart .trace").count() == 1
+
+    # Evict SPY, chosen by clicking its row, after confirming in the dialog.
+    cell(page, "SPY", "ticker").click()
+    page.wait_for_function("document.querySelector('#cache-ticker').value === 'SPY'")
+    page.click("#cache-evict")
+    page.wait_for_selector("#cache-evict-question", state="visible", timeout=10_000)
+    assert "SPY" in page.inner_text("#cache-evict-question")
+    page.click("#cache-evict-confirm")
+    page.wait_for_selector("#cache-evict-question", state="detached", timeout=10_000)
+    page.wait_for_function(
+        f"document.querySelectorAll('{ROWS}').length === {len(SUGGESTED_BENCHMARKS) - 1}",
+        timeout=10_000,
+    )
+    assert page.locator(f"{ROWS}[row-id='SPY']").count() == 0
+    assert context.store.coverage(["SPY"]) == {}
+
+    # An hour later, refreshing QQQ fetches its quote: the row's last fetched time moves.
+    clock.set(datetime(2024, 12, 4, 23, 0, tzinfo=UTC))
+    page.fill("#cache-ticker", "QQQ")
+    page.click("#cache-refresh")
+    page.wait_for_function(
+        "(document.querySelector(\"#cache-grid .cache-row[row-id='QQQ'] [col-id='last_fetched']\")"
+        " || {innerText: ''}).innerText === '2024-12-04 23:00 UTC'",
+        timeout=30_000,
+    )
+    assert page.inner_text("#cache-message") == "Refreshed QQQ."
+
+    # Warming everything brings SPY back, with a job run triggered from the page.
+    page.click("#cache-warm")
+    page.wait_for_function(
+        "document.querySelector('#cache-message').innerText.startsWith('Warm succeeded')",
+        timeout=60_000,
+    )
+    page.wait_for_selector(f"{ROWS}[row-id='SPY']", timeout=10_000)
+    with context.db.session() as session:
+        triggers = [
+            run.detail["trigger"] for run in session.scalars(select(JobRun).order_by(JobRun.id))
+        ]
+    assert triggers == ["test", "page"]

@@ -1,0 +1,52 @@
+"""Each part of a request's time is measured where it happens: engine events, the timed cache,
+the timed provider; outside a request nothing is measured."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import create_engine, text
+
+from dashapp.telemetry import timing
+
+
+def test_statements_cache_accesses_and_provider_calls_land_in_their_parts(tmp_path, app_context):
+    engine = create_engine(f"sqlite:///{tmp_path / 'timed.db'}")
+    timing.install_db_timing(engine)
+    cache = timing.TimedCache(str(tmp_path / "timed-cache"))
+    provider = timing.TimedProvider(app_context.provider)
+    today = app_context.clock.now().date()
+
+    measured = timing.begin()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        cache.set("key", "value")
+        assert cache.get("key") == "value"
+        provider.history(["SPY"], today - timedelta(days=10), today)
+    finally:
+        timing.end()
+        cache.close()
+        engine.dispose()
+
+    assert measured.parts["db"] > 0
+    assert measured.parts["cache"] > 0
+    assert measured.parts["upstream"] > 0
+    # The wrapper is the provider as far as anyone asks.
+    assert provider.name == "demo"
+    assert provider.breaker_status()["state"] == "closed"
+
+
+def test_nothing_is_measured_outside_a_request(tmp_path):
+    cache = timing.TimedCache(str(tmp_path / "timed-cache"))
+    cache.set("key", "value")
+    cache.close()
+    assert timing.current() is None
+
+
+def test_header_rounds_parts_down_and_the_total_up():
+    measured = timing.RequestTiming(parts={"db": 0.0012345, "cache": 0.0000019, "upstream": 0.0})
+    # compute = 2.0001 - 1.2345 - 0.0019 = 0.7637 ms; parts floored, total ceiled to 1 µs.
+    assert timing.server_timing(measured, total=0.0020001) == (
+        "db;dur=1.234, cache;dur=0.001, upstream;dur=0.000, compute;dur=0.763, total;dur=2.001"
+    )
