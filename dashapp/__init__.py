@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from celery import Celery
-from dash import CeleryManager, Dash, DiskcacheManager
+from dash import CeleryManager, Dash
 from flask import Flask
 
 from dashapp.api.backtests import backtest_blueprint
@@ -25,6 +25,7 @@ from dashapp.telemetry.timing import (
     install_request_timing,
 )
 from dashapp.ui import shell
+from dashapp.ui.background_jobs import ThreadedDiskcacheManager
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 CONTEXT_KEY = "stocktracker"
@@ -87,8 +88,10 @@ def _install_telemetry(app: Dash, app_context: AppContext) -> None:
     register_health(app.server, cache_status.health_checks(app_context))
 
 
-def _background_manager(app_context: AppContext) -> DiskcacheManager | CeleryManager:
-    """Celery on Redis when REDIS_URL is set (several hosts), else diskcache under CACHE_DIR.
+def _background_manager(app_context: AppContext) -> ThreadedDiskcacheManager | CeleryManager:
+    """Celery on Redis when REDIS_URL is set (several hosts), else threads of the web process
+    with their state in a diskcache under CACHE_DIR (see ui/background_jobs.py for why not
+    Dash's forked processes).
 
     The diskcache must be a shared directory: a private one per process makes jobs started by
     one gunicorn worker invisible to the worker that the browser polls next.
@@ -96,7 +99,7 @@ def _background_manager(app_context: AppContext) -> DiskcacheManager | CeleryMan
     settings = app_context.settings
     if settings.redis_url:
         return CeleryManager(celery_app(settings))
-    return DiskcacheManager(TimedCache(str(Path(settings.cache_dir) / "callbacks")))
+    return ThreadedDiskcacheManager(TimedCache(str(Path(settings.cache_dir) / "callbacks")))
 
 
 def celery_app(settings: Settings) -> Celery:

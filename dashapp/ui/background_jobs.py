@@ -1,0 +1,97 @@
+"""Dash background callbacks run in a thread of the web process, their state in the shared diskcache.
+
+Dash's DiskcacheManager forks one process per job. Forking a threaded server (werkzeug's dev
+server, gunicorn's gthread workers) copies every lock in the state other threads held it at
+that instant, SQLite's global mutex included: a job forked while another thread was opening or
+closing a database blocks forever in `sqlite3.connect` (caught in this test suite with py-spy,
+and a hung job also keeps the interpreter from exiting). A thread shares the process's
+connection pools safely and needs no pickling.
+
+What the browser needs still goes through the diskcache under CACHE_DIR, so any worker of the
+host can answer a poll: progress and result (as Dash's manager keeps them), and a `job:<id>`
+entry saying which process runs the job and whether it is done. A thread cannot be killed:
+cancelling forgets the job, so nobody waits for it, and the thread finishes its bounded work
+(every upstream call has a timeout) and stores a result nobody reads, which expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+from dash import DiskcacheManager
+
+log = logging.getLogger(__name__)
+
+# A job's entry outlives any job we run; it only has to go eventually.
+JOB_ENTRY_SECONDS = 86_400
+# Job ids travel to the browser signed; they are ints because Dash parses them as ints.
+JOB_ID_BITS = 52
+
+
+class ThreadedDiskcacheManager(DiskcacheManager):
+    """A DiskcacheManager whose jobs are threads of the process that received the request."""
+
+    def call_job_fn(self, key: str, job_fn: Callable[..., Any], args: Any, context: Any) -> int:
+        job = secrets.randbits(JOB_ID_BITS) or 1
+        entry = {"pid": os.getpid(), "done": False, "result": key}
+        self.handle.set(self._job_key(job), entry, expire=JOB_ENTRY_SECONDS)
+        thread = threading.Thread(
+            target=self._run,
+            args=(job, job_fn, (key, self._make_progress_key(key), args, context)),
+            name=f"background-callback-{job}",
+            daemon=True,
+        )
+        thread.start()
+        return job
+
+    def _run(self, job: int, job_fn: Callable[..., Any], job_args: tuple[Any, ...]) -> None:
+        try:
+            # Dash's job function stores the callback's result or its error under the key.
+            job_fn(*job_args)
+        except Exception:
+            log.exception("background callback job %s failed outside the callback", job)
+        finally:
+            # Only a job still known is marked done: a cancelled one stays forgotten.
+            with self.handle.transact():
+                entry = self.handle.get(self._job_key(job))
+                if entry is not None:
+                    entry["done"] = True
+                    self.handle.set(self._job_key(job), entry, expire=JOB_ENTRY_SECONDS)
+
+    def job_running(self, job: Any) -> bool:
+        """Running, or done with a result nobody has read yet.
+
+        Dash reads the result first and asks this second: a job finishing in between must not
+        look stopped, or the poll that missed its result would also close the loop.
+        """
+        entry = self.handle.get(self._job_key(int(job))) if job else None
+        if entry is None:
+            return False
+        if entry["done"]:
+            return self.handle.get(entry["result"]) is not None
+        # A job whose process died (a recycled or killed worker) is not running any more.
+        return psutil.pid_exists(entry["pid"])
+
+    def terminate_job(self, job: Any) -> None:
+        if job is not None:
+            self.handle.delete(self._job_key(int(job)))
+
+    def terminate_unhealthy_job(self, job: Any) -> bool:
+        if (
+            job
+            and self.handle.get(self._job_key(int(job))) is not None
+            and not self.job_running(job)
+        ):
+            self.terminate_job(job)
+            return True
+        return False
+
+    @staticmethod
+    def _job_key(job: int) -> str:
+        return f"background-job:{job}"
