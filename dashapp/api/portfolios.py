@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
 
+from dashapp.api.errors import register_json_errors
 from dashapp.services.context import AppContext
 from dashapp.services.corporate_actions import (
     ProposalNotFound,
@@ -249,21 +249,7 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
             }
         ), status
 
-    @api.errorhandler(PortfolioNotFound)
-    @api.errorhandler(TransactionNotFound)
-    @api.errorhandler(ProposalNotFound)
-    def not_found(error: LookupError) -> ResponseReturnValue:
-        return jsonify({"error": str(error)}), 404
-
-    @api.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> ResponseReturnValue:
-        return jsonify({"error": error.description}), error.code or 500
-
-    @api.errorhandler(Exception)
-    def unexpected(error: Exception) -> ResponseReturnValue:
-        # Never a stack trace to the client; the log keeps it.
-        current_app.logger.exception("unhandled error in the JSON API")
-        return jsonify({"error": "internal error"}), 500
+    register_json_errors(api, not_found=(PortfolioNotFound, TransactionNotFound, ProposalNotFound))
 
     return api
 

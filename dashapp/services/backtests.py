@@ -24,16 +24,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
-import diskcache
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 
 from dashapp.analytics import backtest as engine
 from dashapp.analytics import metrics
 from dashapp.analytics.performance import portfolio_series
 from dashapp.analytics.periods import PERIODS, UnknownPeriod, period_range
-from dashapp.db.models import Transaction
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
     InvalidInput,
@@ -43,6 +40,7 @@ from dashapp.services.portfolios import (
     holdings_view,
     transactions_frame,
 )
+from dashapp.services.result_cache import cached_or_computed
 
 log = logging.getLogger(__name__)
 STRATEGIES = ("buy_and_hold", "sma_crossover", "rebalance", "dca")
@@ -327,34 +325,22 @@ def run_backtest(
         report(15, "fetching missing prices")
         ctx.store.fill(plan.tickers, plan.start, plan.end)
     key = cache_key(ctx, request, plan)
-    hit = ctx.cache.get(key)
-    if hit is not None:
+
+    def computed() -> dict[str, Any]:
+        report(40, "computing")
+        result = _compute(ctx, request, plan, report)
+        ctx.counters.add("backtests_computed")
+        return result
+
+    # Only a complete result is kept: one with missing prices must be asked again once filled.
+    hit, fresh = cached_or_computed(
+        ctx, key, computed, expire=CACHE_SECONDS, keep=lambda result: not result["missing"]
+    )
+    if not fresh:
         report(90, "from cache")
         return hit
-    # One computation per key even when several workers are asked at once.
-    with diskcache.Lock(ctx.cache, f"lock:{key}", expire=300):
-        hit = ctx.cache.get(key)
-        if hit is None:
-            report(40, "computing")
-            hit = _compute(ctx, request, plan, report)
-            ctx.counters.add("backtests_computed")
-            if not hit["missing"]:
-                ctx.cache.set(key, hit, expire=CACHE_SECONDS)
     report(90, "drawing")
     return hit
-
-
-def most_held_tickers(ctx: AppContext, limit: int = 20) -> list[str]:
-    """Tickers found in the most portfolios' ledgers, most widely held first."""
-    query = (
-        select(Transaction.ticker, func.count(func.distinct(Transaction.portfolio_id)).label("n"))
-        .where(Transaction.ticker.is_not(None))
-        .group_by(Transaction.ticker)
-        .order_by(func.count(func.distinct(Transaction.portfolio_id)).desc(), Transaction.ticker)
-        .limit(limit)
-    )
-    with ctx.db.session() as session:
-        return [ticker for ticker, _ in session.execute(query)]
 
 
 def default_requests(tickers: Iterable[str]) -> list[BacktestRequest]:
@@ -783,17 +769,7 @@ def _provenance(ctx: AppContext, tickers: list[str], bars: pd.DataFrame) -> dict
 
 
 def _trade_records(trades: pd.DataFrame) -> list[dict[str, Any]]:
-    columns = [
-        "ticker",
-        "entry_time",
-        "entry_price",
-        "exit_time",
-        "exit_price",
-        "size",
-        "pnl",
-        "return_pct",
-    ]
-    table = trades.reindex(columns=columns)
+    table = trades.reindex(columns=engine.TRADE_COLUMNS)
     for column in ("entry_time", "exit_time"):
         table[column] = pd.to_datetime(table[column]).dt.strftime("%Y-%m-%d")
     return [

@@ -22,6 +22,7 @@ from dashapp.market.resilience import ResilientProvider
 from dashapp.market.yahoo import YahooMarket
 from dashapp.settings import Settings
 from dashapp.telemetry.counters import Counters
+from dashapp.telemetry.timing import TimedCache
 
 
 @dataclass
@@ -89,8 +90,9 @@ def build_context(
     if migrate:
         upgrade_to_head(db.engine, settings.instance_dir)
     calendar = MarketCalendar()
-    # One diskcache per host for shared state: breaker, request budget, cached results.
-    cache = diskcache.Cache(str(Path(settings.cache_dir) / "shared"))
+    # One diskcache per host for shared state: breaker, request budget, cached results. Its
+    # reads and writes count into the request's Server-Timing `cache` part.
+    cache = TimedCache(str(Path(settings.cache_dir) / "shared"))
     provider = provider or make_provider(settings, clock, FetchLogRecorder(db), cache)
     counters = Counters()
     store = PriceStore(

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import diskcache
 import numpy as np
 import pandas as pd
 
@@ -37,8 +36,13 @@ from dashapp.services.portfolios import (
     held_tickers,
     transactions_frame,
 )
+from dashapp.services.result_cache import cached_or_computed
+from dashapp.services.views import note_viewed
 
 DEFAULT_BENCHMARKS = ("SPY", "QQQ", "VTI")
+# The ETFs the comparison page offers; the warm job keeps them all cached, so choosing one
+# never waits on a fetch.
+SUGGESTED_BENCHMARKS = (*DEFAULT_BENCHMARKS, "VOO", "IWM", "DIA", "VXUS", "BND", "AGG", "SCHD")
 MAX_BENCHMARKS = 10
 TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 GROWTH_BASE = 10_000.0
@@ -136,22 +140,22 @@ def compare(
     first = first_trade_date(ctx, request.portfolio_id)
     today = ctx.clock.now().date()
     tickers = comparison_tickers(ctx, request)
+    note_viewed(ctx, tickers)
     if fetch and first is not None:
         progress(15, "fetching missing prices")
         ctx.store.fill(tickers, first, today)
     key = cache_key(ctx, request)
-    hit = ctx.cache.get(key)
-    if hit is not None:
+
+    def computed() -> dict[str, Any]:
+        progress(50, "computing")
+        result = _compute(ctx, request, first, today, tickers)
+        ctx.counters.add("comparisons_computed")
+        return result
+
+    hit, fresh = cached_or_computed(ctx, key, computed, expire=CACHE_SECONDS)
+    if not fresh:
         progress(90, "from cache")
         return hit
-    # One computation per key even when several workers are asked at once.
-    with diskcache.Lock(ctx.cache, f"lock:{key}", expire=300):
-        hit = ctx.cache.get(key)
-        if hit is None:
-            progress(50, "computing")
-            hit = _compute(ctx, request, first, today, tickers)
-            ctx.cache.set(key, hit, expire=CACHE_SECONDS)
-            ctx.counters.add("comparisons_computed")
     progress(90, "drawing")
     return hit
 

@@ -20,6 +20,7 @@ from dashapp.analytics.holdings import (
 )
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.services.context import AppContext
+from dashapp.services.views import note_viewed
 
 TRANSACTION_COLUMNS = ("id", "trade_date", "kind", "ticker", "quantity", "price", "fees")
 HOLDING_COLUMNS = (
@@ -200,6 +201,7 @@ def holdings_view(ctx: AppContext, portfolio_id: int) -> HoldingsView:
     ledger = transactions_frame(ctx, portfolio_id)
     every_position = positions(ledger)
     held = open_positions(every_position)
+    note_viewed(ctx, held.index)
     prices = ctx.store.latest_prices(held.index)
     # Closed positions stay in the valuation so their realized gains count in the totals.
     valued = valuation(every_position, prices["price"], prices["previous_close"])

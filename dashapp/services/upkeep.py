@@ -22,20 +22,17 @@ from sqlalchemy import Connection, func, select, text, update
 
 from dashapp.db.models import JobRun, PriceCoverage, Transaction
 from dashapp.market.price_store import FillReport, normalize_tickers
+from dashapp.services.backtests import warm_default_backtests
 from dashapp.services.context import AppContext
-from dashapp.services.performance import DEFAULT_BENCHMARKS
+from dashapp.services.performance import SUGGESTED_BENCHMARKS
+from dashapp.services.views import last_viewed
 
-# The ETFs the comparison page suggests: warmed so that choosing one never waits on a fetch.
-SUGGESTED_BENCHMARKS = (
-    *DEFAULT_BENCHMARKS,
-    *("VOO", "IWM", "DIA", "VXUS", "BND", "AGG", "SCHD"),
-)
 # One batch quote carries 50 symbols; fills go in batches of the same size to report progress.
 BATCH_SIZE = 50
 JOBS = ("refresh", "warm")
+WARM_BACKTEST_TICKERS = 20
 # Advisory lock keys of jobs, in a band apart from the fetch locks' (7_413_030_000 + stripe).
 JOB_LOCK_KEY_BASE = 7_413_040_000
-VIEW_MEMORY_SECONDS = 7 * 86_400
 TICKER_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^]{0,15}$")
 
 Progress = Callable[[int, str], None]
@@ -62,6 +59,7 @@ class UpkeepReport:
     tickers: int = 0
     fetched: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    backtests_warmed: int = 0
 
     def add(self, report: FillReport) -> None:
         self.fetched.extend(report.fetched)
@@ -178,6 +176,7 @@ class JobRecord:
                 tickers=report.tickers,
                 fetched=len(report.fetched),
                 failed=len(report.errors),
+                backtests_warmed=report.backtests_warmed,
                 # A sample of reasons is enough to act on; the coverage rows keep every one.
                 errors=dict(sorted(report.errors.items())[:10]),
             )
@@ -257,7 +256,9 @@ def refresh_quotes(ctx: AppContext, progress: Progress | None = None) -> UpkeepR
 def warm(ctx: AppContext, progress: Progress | None = None) -> UpkeepReport:
     """Fill the new daily bars of every ticker we hold, compare with or have stored, most-used
     first; a ticker never stored starts at its first trade, a benchmark `benchmark_history_days`
-    back. Only gaps are fetched, so a warm cache costs one batch quote per 50 tickers."""
+    back. Only gaps are fetched, so a warm cache costs one batch quote per 50 tickers. Then the
+    default backtests of the WARM_BACKTEST_TICKERS most-used tickers are computed into the
+    cache: the new bars changed their keys, and a first visit should not wait for them."""
     tickers = ranked_tickers(ctx)
     starts = _fill_starts(ctx, tickers)
     today = ctx.clock.now().date()
@@ -269,6 +270,7 @@ def warm(ctx: AppContext, progress: Progress | None = None) -> UpkeepReport:
         for start, group in sorted(by_start.items()):
             report.add(ctx.store.fill(group, start, today))
         _tell(progress, done, len(tickers), "daily bars")
+    report.backtests_warmed = warm_default_backtests(ctx, tickers[:WARM_BACKTEST_TICKERS])
     return report
 
 
@@ -301,13 +303,6 @@ def parse_ticker(raw: str) -> str:
 # ----- which tickers, in which order ----------------------------------------------------------
 
 
-def note_viewed(ctx: AppContext, tickers: Sequence[str]) -> None:
-    """Remember that a page showed `tickers` now; warm and refresh serve them earlier."""
-    stamp = ctx.clock.now().timestamp()
-    for ticker in normalize_tickers(tickers):
-        ctx.cache.set(f"viewed:{ticker}", stamp, expire=VIEW_MEMORY_SECONDS)
-
-
 def quoted_tickers(ctx: AppContext) -> list[str]:
     """Held and benchmark tickers: the ones whose intraday quotes pages show."""
     return normalize_tickers([*_holders(ctx), *SUGGESTED_BENCHMARKS])
@@ -320,7 +315,7 @@ def ranked_tickers(ctx: AppContext) -> list[str]:
     with ctx.db.session() as session:
         stored = list(session.scalars(select(PriceCoverage.ticker)))
     tickers = normalize_tickers([*holders, *SUGGESTED_BENCHMARKS, *stored])
-    viewed = {t: float(ctx.cache.get(f"viewed:{t}", 0.0)) for t in tickers}
+    viewed = last_viewed(ctx, tickers)
     benchmarks = set(SUGGESTED_BENCHMARKS)
     return sorted(
         tickers,
@@ -382,7 +377,6 @@ __all__ = [
     "UpkeepReport",
     "evict_ticker",
     "last_success",
-    "note_viewed",
     "ranked_tickers",
     "refresh_quotes",
     "refresh_ticker",

@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 from dashapp.services.context import AppContext
 from dashapp.services.performance import (
     DEFAULT_BENCHMARKS,
+    SUGGESTED_BENCHMARKS,
     cached_comparison,
     compare,
     explain,
@@ -26,7 +27,6 @@ from dashapp.services.performance import (
 )
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios
 
-COMMON_BENCHMARKS = ("SPY", "QQQ", "VTI", "VOO", "IWM", "DIA", "VXUS", "BND", "AGG", "SCHD")
 PERIOD_CHOICES = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX", "CUSTOM")
 VIEWS = {
     "value": "Value vs shadow portfolios",
@@ -80,7 +80,7 @@ def layout(app_context: AppContext) -> html.Div:
                     dbc.Col(
                         dcc.Dropdown(
                             id="compare-benchmarks",
-                            options=list(COMMON_BENCHMARKS),
+                            options=list(SUGGESTED_BENCHMARKS),
                             value=list(DEFAULT_BENCHMARKS),
                             multi=True,
                             placeholder="Benchmarks (type any ticker)",

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from dashapp import context_of
 from dashapp.db.models import JobRun
-from dashapp.services.upkeep import SUGGESTED_BENCHMARKS, run_job
+from dashapp.services.performance import SUGGESTED_BENCHMARKS
+from dashapp.services.upkeep import run_job
 
 pytestmark = pytest.mark.browser
 

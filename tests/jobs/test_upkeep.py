@@ -8,14 +8,15 @@ import pytest
 from sqlalchemy import select
 
 from dashapp.db.models import JobRun, Portfolio, Transaction
+from dashapp.services.backtests import cached_backtest, default_requests
+from dashapp.services.performance import SUGGESTED_BENCHMARKS
 from dashapp.services.upkeep import (
-    SUGGESTED_BENCHMARKS,
     JobBusy,
     UpkeepLock,
-    note_viewed,
     ranked_tickers,
     run_job,
 )
+from dashapp.services.views import note_viewed
 
 BENCHMARKS_BY_NAME = sorted(SUGGESTED_BENCHMARKS)
 
@@ -73,6 +74,12 @@ def test_warm_fills_every_ticker_to_the_last_close_and_records_the_run(app_conte
     assert run.detail["trigger"] == "test"
     assert (run.detail["tickers"], run.detail["fetched"], run.detail["failed"]) == (11, 11, 0)
     assert run.finished_at == app_context.clock.now()
+    # The default backtests of the most-used tickers are ready before anyone asks.
+    spy_defaults = default_requests(["SPY"])
+    assert all(cached_backtest(app_context, request) for request in spy_defaults)
+    # Both defaults of the 10 benchmarks, and AAPL's buy-and-hold: its six months of bars are
+    # too short for a 200-session average.
+    assert outcome.report.backtests_warmed == run.detail["backtests_warmed"] == 21
 
     # A second warm the same evening has no gaps: nothing is fetched again.
     assert run_job(app_context, "warm", trigger="test").report.fetched == []
