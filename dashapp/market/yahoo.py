@@ -51,6 +51,7 @@ from dashapp.market.errors import ProviderError, RateLimited, UnknownTicker, Ups
 from dashapp.market.providers import RequestRecorder, UpstreamRequest
 
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
+REGULAR_CLOSE = pd.Timedelta(hours=16)
 TZ_CACHE_ATTEMPTS = 5
 LOCKED_CACHE_ERRORS = (sqlite3.OperationalError, peewee.OperationalError)
 SessionFactory = Callable[[], curl_cffi.requests.Session]
@@ -165,7 +166,11 @@ class YahooMarket:
                 ticker=str(symbol),
                 price=closes[-1],
                 previous_close=closes[-2] if len(closes) > 1 else None,
-                as_of=pd.Timestamp(last_day).tz_localize("America/New_York").to_pydatetime(),
+                # A daily close describes the session's end (16:00 in New York; an early close
+                # is earlier, which the store's quote-close check still accepts).
+                as_of=(pd.Timestamp(last_day) + REGULAR_CLOSE)
+                .tz_localize("America/New_York")
+                .to_pydatetime(),
                 fetched_at=self.clock.now(),
                 source=self.name,
             )

@@ -243,6 +243,22 @@ def test_batch_quote_prices_three_symbols_in_one_request(yahoo, yahoo_world):
     assert set(kinds) <= {"quote", "auth"}
 
 
+def test_batch_quote_falls_back_to_history_when_yfinance_internals_move(
+    yahoo, yahoo_world, monkeypatch
+):
+    market, recorder = yahoo
+    # What an upgrade that renamed YfData's raw JSON call would look like to the adapter.
+    monkeypatch.delattr(YfData, "get_raw_json")
+    batch = market.quotes(["AAPL", "KO"])
+    assert batch.errors == {}
+    aapl = batch.quotes["AAPL"]
+    assert (aapl.price, aapl.previous_close) == (244.0, 243.0)
+    assert aapl.as_of == datetime(2024, 12, 6, 21, 0, tzinfo=UTC)  # the close, 16:00 in New York
+    kinds = [request.kind for request in recorder.drain()]
+    assert "quote" not in kinds
+    assert kinds.count("history") >= 2  # one history window per ticker
+
+
 def test_every_http_request_is_recorded(yahoo, yahoo_world):
     market, recorder = yahoo
     market.history(["AAPL", "KO", "BUSY"], date(2024, 12, 2), date(2024, 12, 6))
