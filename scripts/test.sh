@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r requirements-dev.txt
-.venv/bin/ruff check dashapp tests bench app.py
-.venv/bin/ruff format --check dashapp tests bench app.py
+.venv/bin/ruff check dashapp tests bench app.py gunicorn.conf.py
+.venv/bin/ruff format --check dashapp tests bench app.py gunicorn.conf.py
 exec .venv/bin/python -m pytest "$@"
