@@ -11,8 +11,12 @@ Semantics, exact and shared by every strategy:
   `fast[t-1] > slow[t-1] and fast[t] < slow[t]`. The rule is long from an entry signal to the next
   exit signal (a repeated signal changes nothing). Long only.
 - Calendar orders (buy-and-hold's purchase, DCA purchases, rebalances, investing a contribution)
-  are known before the session opens, so they fill at the open (`next_open`) or the close
-  (`close`) of their own session.
+  fill at the open (`next_open`) or the close (`close`) of their own session s. This is the same
+  rule, not an exception to it: such an order uses no price, only the calendar and the ledger,
+  so it is decided before session s opens (after the close of s-1, "t" = s-1) and its next
+  open is the open of s. Waiting one more session would leave buy-and-hold's money idle on
+  the first session and every deposit idle for a day, and would stop one deposit on the first
+  session from equalling a lump sum; no look-ahead is avoided by it.
 - An entry invests all cash: it buys `floor((cash - fixed_fee) / (price * (1 + commission)))`
   whole shares, or `(cash - fixed_fee) / (price * (1 + commission))` with `whole_shares=False`;
   nothing when that is not positive. It costs `shares * price * (1 + commission) + fixed_fee`.
@@ -23,7 +27,12 @@ Semantics, exact and shared by every strategy:
   on or after their date (flows after the last session are ignored) and invested at that
   session's fill: buy-and-hold and DCA invest all cash then; the SMA rule invests all cash when it
   is long and keeps the cash otherwise; a rebalance is run. A withdrawal that leaves cash negative
-  while long sells the shares needed (whole shares rounded up) at that fill.
+  while long (buy-and-hold and DCA always are) sells the shares needed, whole shares rounded up,
+  at that fill. This is not an exit (an exit is a crossover signal and sells everything): the
+  money leaves because the ledger says it did, and a long-only account without margin must
+  raise it, since cash below zero would be an interest-free loan. The rule stays long with the
+  rest. When flat, or when every share is not enough, cash goes below zero as the ledger
+  demands; equity may then be <= 0 and the returns of those sessions are NaN.
 - Returns for the metrics: `equity.pct_change()`; with contributions, the flow of the session is
   taken out first, r[t] = (equity[t] - flow[t]) / equity[t-1] - 1 (NaN while equity[t-1] <= 0).
 - `metrics`: the names of `metrics.summary`, plus `trades` (round trips entered for the SMA rule,

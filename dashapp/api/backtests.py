@@ -7,7 +7,8 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from dashapp.api.errors import register_json_errors
-from dashapp.services.backtests import parse_backtest_request, run_backtest
+from dashapp.services.backtest_requests import parse_backtest_request
+from dashapp.services.backtests import run_backtest
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound
 

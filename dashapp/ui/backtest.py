@@ -17,14 +17,17 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashapp.services.backtests import (
+from dashapp.services.backtest_requests import (
     BASKET_STRATEGIES,
     PERIOD_CHOICES,
     SWEEP_METRICS,
     TICKER_STRATEGIES,
+    parse_backtest_request,
+)
+from dashapp.services.backtests import (
+    LOWER_IS_BETTER,
     cached_backtest,
     needs_fetch,
-    parse_backtest_request,
     run_backtest,
 )
 from dashapp.services.context import AppContext
@@ -50,6 +53,30 @@ METRIC_LABELS = {
 }
 PERCENT_METRICS = {"total_return", "cagr", "volatility", "max_drawdown"}
 MONEY_METRICS = {"invested", "final_equity"}
+# The form's label of each request field, so that an error names what the user sees.
+FIELD_LABELS = {
+    "ticker": "Ticker",
+    "portfolio_id": "Portfolio",
+    "strategy": "Strategy",
+    "fast": "Fast SMA",
+    "slow": "Slow SMA",
+    "frequency": "Rebalance",
+    "amount": "Monthly amount",
+    "period": "Period",
+    "start": "Custom dates",
+    "end": "Custom dates",
+    "cash": "Cash",
+    "commission": "Commission (fraction)",
+    "fixed_fee": "Fee per order",
+    "fill": "Orders fill at",
+    "whole_shares": "Shares",
+    "contributions": "Money",
+    "benchmark": "Benchmark ETF",
+    "sweep": "Sweep",
+    "metric": "Heatmap of",
+    "fast_windows": "Fast windows",
+    "slow_windows": "Slow windows",
+}
 # Form value name -> (component id, property) the run callback reads.
 FORM_FIELDS = {
     "subject": ("backtest-subject", "value"),
@@ -148,7 +175,7 @@ def layout(app_context: AppContext) -> html.Div:
                     _field("Cash", _number("backtest-cash", 100_000), md=2),
                     _field(
                         "Commission (fraction)",
-                        _number("backtest-commission", 0, step=0.0005),
+                        _number("backtest-commission", 0),
                         md=2,
                     ),
                     _field("Fee per order", _number("backtest-fixed-fee", 0), md=2),
@@ -269,7 +296,7 @@ def layout(app_context: AppContext) -> html.Div:
             ),
             html.Div(id="backtest-message", className="small mb-2"),
             dcc.Graph(id="backtest-equity", figure=blank_figure("Press Run backtest")),
-            dcc.Graph(id="backtest-drawdown", figure=blank_figure(""), style={"height": "280px"}),
+            dcc.Graph(id="backtest-drawdown", figure=blank_figure(""), style=HIDDEN),
             dcc.Graph(id="backtest-heatmap", figure=blank_figure(""), style={"display": "none"}),
             html.Div(id="backtest-metrics", className="mt-3"),
             html.H6("Trades", className="mt-3"),
@@ -278,7 +305,12 @@ def layout(app_context: AppContext) -> html.Div:
                 rowData=[],
                 columnDefs=TRADE_COLUMNS,
                 defaultColDef={"sortable": True, "resizable": True, "filter": True},
-                dashGridOptions={"pagination": True, "paginationPageSize": 20},
+                dashGridOptions={
+                    "pagination": True,
+                    "paginationPageSize": 20,
+                    "domLayout": "autoHeight",
+                    "localeText": {"noRowsToShow": "No trades to show"},
+                },
                 columnSize="responsiveSizeToFit",
                 csvExportParams={"fileName": "backtest-trades.csv"},
             ),
@@ -289,6 +321,8 @@ def layout(app_context: AppContext) -> html.Div:
     )
 
 
+HIDDEN = {"display": "none"}
+DRAWDOWN_STYLE = {"height": "280px"}
 TRADE_COLUMNS = [
     {"field": "ticker"},
     {"field": "entry_time", "headerName": "Entry"},
@@ -351,6 +385,21 @@ def form_request(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in raw.items() if value is not None}
 
 
+def blank_number(values: dict[str, Any]) -> str | None:
+    """The request field of the first number box the strategy uses that is empty: a browser
+    gives no value for an empty box or one it cannot read, and the form must not quietly run
+    the default instead."""
+    used = ["commission", "fixed-fee"]
+    if values.get("strategy") == "sma_crossover":
+        used += ["fast", "slow"]
+    if values.get("strategy") == "dca":
+        used.append("amount")
+    elif values.get("contributions") != "mine":
+        used.append("cash")
+    blank = next((name for name in used if values.get(name) is None), None)
+    return None if blank is None else blank.replace("-", "_")
+
+
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
     form_states = [State(component, prop) for component, prop in FORM_FIELDS.values()]
 
@@ -377,7 +426,14 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     )
     def ask(_clicks, *values):
         """Answer from the cache, or at once when every price is cached; else start a job."""
-        raw = form_request(dict(zip(FORM_FIELDS, values, strict=True)))
+        form = dict(zip(FORM_FIELDS, values, strict=True))
+        if form["subject"] == "portfolio" and form["portfolio"] is None:
+            return no_update, no_update, invalid(InvalidInput("portfolio_id", "choose a portfolio"))
+        blank = blank_number(form)
+        if blank is not None:
+            whole = " (a whole number of sessions)" if blank in ("fast", "slow") else ""
+            return no_update, no_update, invalid(InvalidInput(blank, f"enter a number{whole}"))
+        raw = form_request(form)
         try:
             request = parse_backtest_request(raw)
             cached = cached_backtest(app_context, request)
@@ -432,6 +488,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     @app.callback(
         Output("backtest-equity", "figure"),
         Output("backtest-drawdown", "figure"),
+        Output("backtest-drawdown", "style"),
         Output("backtest-heatmap", "figure"),
         Output("backtest-heatmap", "style"),
         Output("backtest-metrics", "children"),
@@ -445,8 +502,9 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             return (
                 blank_figure(message),
                 blank_figure(""),
+                HIDDEN,
                 blank_figure(""),
-                {"display": "none"},
+                HIDDEN,
                 None,
                 [],
                 provenance_text(result) if result else None,
@@ -455,8 +513,9 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         return (
             equity_figure(result),
             drawdown_figure(result),
-            heatmap_figure(sweep) if sweep else blank_figure(""),
-            {"display": "block"} if sweep else {"display": "none"},
+            DRAWDOWN_STYLE,
+            heatmap_figure(sweep, result["metrics"]["buy_and_hold"]) if sweep else blank_figure(""),
+            {"display": "block"} if sweep else HIDDEN,
             metrics_table(result),
             result["trades"],
             provenance_text(result),
@@ -476,11 +535,12 @@ def equity_figure(result: dict) -> go.Figure:
                 line={"width": 3 if name == "strategy" else 1.5},
             )
         )
+    title = f"Equity · {_strategy_text(result['request'])}"
     fig.update_layout(
-        title="Equity" + (" · demo data" if result.get("demo_data") else ""),
-        margin={"l": 40, "r": 10, "t": 50, "b": 30},
+        title=title + (" · demo data" if result.get("demo_data") else ""),
+        margin={"l": 70, "r": 10, "t": 50, "b": 30},
         legend={"orientation": "h"},
-        yaxis={"tickformat": ",.0f"},
+        yaxis={"title": {"text": "Value"}, "tickformat": ",.0f", "hoverformat": ",.2f"},
         hovermode="x unified",
         template="plotly_white",
     )
@@ -494,37 +554,66 @@ def drawdown_figure(result: dict) -> go.Figure:
         fig.add_trace(go.Scatter(x=series["dates"], y=series["drawdown"][name], name=label))
     fig.update_layout(
         title="Drawdown",
-        margin={"l": 40, "r": 10, "t": 40, "b": 30},
+        margin={"l": 70, "r": 10, "t": 40, "b": 30},
         legend={"orientation": "h"},
-        yaxis={"tickformat": ".0%"},
+        yaxis={"title": {"text": "Below the peak"}, "tickformat": ".0%", "hoverformat": ".2%"},
         hovermode="x unified",
         template="plotly_white",
     )
     return fig
 
 
-def heatmap_figure(sweep: dict) -> go.Figure:
-    """The chosen metric for every (fast, slow) pair; blank where fast >= slow."""
-    label = METRIC_LABELS.get(sweep["metric"], sweep["metric"])
+def heatmap_figure(sweep: dict, held: dict[str, float | None]) -> go.Figure:
+    """The chosen metric for every (fast, slow) pair, blank where fast >= slow, the best pair
+    ringed. The colours turn at buy-and-hold's value of the metric (`held`): green beats holding
+    the asset, red does not (volatility's scale is reversed: lower is better)."""
+    metric = sweep["metric"]
+    label = METRIC_LABELS.get(metric, metric)
+    number = _plotly_format(metric)
+    reference = held.get(metric)
     fig = go.Figure(
         go.Heatmap(
             z=sweep["values"],
             x=sweep["slow"],
             y=sweep["fast"],
             colorscale="RdYlGn",
-            colorbar={"title": {"text": label}},
-            hovertemplate="fast %{y} · slow %{x}<br>%{z:.4f}<extra></extra>",
+            reversescale=metric in LOWER_IS_BETTER,
+            zmid=reference,
+            hoverongaps=False,
+            colorbar={"title": {"text": label}, "tickformat": number.replace(".2%", ".0%")},
+            hovertemplate=f"fast %{{y}} · slow %{{x}}<br>{label} %{{z:{number}}}<extra></extra>",
+            name=label,
         )
     )
     best = sweep.get("best")
     title = f"{label} over the SMA windows"
     if best:
-        title += f" · best fast {best['fast']}, slow {best['slow']}"
+        title += (
+            f" · best fast {best['fast']}, slow {best['slow']}: {_format(metric, best['value'])}"
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[best["slow"]],
+                y=[best["fast"]],
+                mode="markers",
+                marker={
+                    "symbol": "circle-open",
+                    "size": 14,
+                    "color": "black",
+                    "line": {"width": 2},
+                },
+                name="best",
+                hovertemplate="best: fast %{y} · slow %{x}<extra></extra>",
+                showlegend=False,
+            )
+        )
+    if reference is not None:
+        title += f" · buy and hold {_format(metric, reference)}"
     fig.update_layout(
         title=title,
-        xaxis={"title": {"text": "slow window"}},
-        yaxis={"title": {"text": "fast window"}},
-        margin={"l": 50, "r": 10, "t": 50, "b": 40},
+        xaxis={"title": {"text": "slow window (sessions)"}},
+        yaxis={"title": {"text": "fast window (sessions)"}},
+        margin={"l": 70, "r": 10, "t": 50, "b": 40},
         template="plotly_white",
     )
     return fig
@@ -571,8 +660,9 @@ def provenance_text(result: dict) -> list[html.Div]:
 
 
 def invalid(error: InvalidInput) -> dbc.Alert:
+    """The error in an alert naming the form's field (the label the user sees)."""
     return dbc.Alert(
-        f"{error.field}: {error.reason}",
+        f"{FIELD_LABELS.get(error.field, error.field)}: {error.reason}",
         color="danger",
         className="py-1 mb-0",
         id="backtest-error",
@@ -604,6 +694,25 @@ def _line_labels(result: dict) -> dict[str, str]:
     return labels
 
 
+def _strategy_text(request: dict) -> str:
+    """The strategy with its parameters, e.g. "SMA crossover 50/200" (validated values only)."""
+    name = STRATEGY_LABELS.get(request["strategy"], "Strategy")
+    if request["strategy"] == "sma_crossover":
+        return f"{name} {request['fast']}/{request['slow']}"
+    if request["strategy"] == "rebalance":
+        return f"{name} {request['frequency']}"
+    return name
+
+
+def _plotly_format(key: str) -> str:
+    """The d3 format of a metric, as `_format` writes it."""
+    if key in PERCENT_METRICS:
+        return ".2%"
+    if key in MONEY_METRICS:
+        return ",.0f"
+    return ",.2f"
+
+
 def _format(key: str, value: float | None) -> str:
     if value is None:
         return "—"
@@ -620,8 +729,11 @@ def _field(label: str, control: object, md: int) -> dbc.Col:
     return dbc.Col([dbc.Label(label, className="small mb-0"), control], md=md)
 
 
-def _number(component_id: str, value: float, step: float = 1) -> dbc.Input:
-    return dbc.Input(id=component_id, type="number", value=value, step=step, min=0, size="sm")
+def _number(component_id: str, value: float, step: float | str = "any") -> dbc.Input:
+    # No min and any step for money: a browser hands Dash no value at all for a number below
+    # the min or off the step (cash of 1234.56 with step 1), and the service's message for a
+    # negative number is the one to show.
+    return dbc.Input(id=component_id, type="number", value=value, step=step, size="sm")
 
 
 def _window_slider(component_id: str) -> dcc.RangeSlider:

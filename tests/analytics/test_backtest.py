@@ -273,6 +273,27 @@ def test_a_withdrawal_while_invested_sells_the_whole_shares_it_needs():
     assert result.metrics["invested"] == 750.0
 
 
+def test_a_calendar_order_fills_at_the_open_of_its_own_session():
+    # Buy-and-hold uses no price to decide, so its first order fills at the first open, 8.
+    opens = [8.0, *OPENS[1:]]
+    result = buy_and_hold(bars(opens), cash=1000)
+    assert result.trades["entry_time"].tolist() == [day(0)]
+    assert result.trades["entry_price"].tolist() == [8.0]
+    assert result.trades["size"].tolist() == [125.0]
+    assert result.equity.iloc[0] == 1250.0
+
+
+def test_a_withdrawal_while_flat_leaves_cash_below_zero_and_buys_nothing():
+    withdrawal = pd.Series([-150.0], index=[day(1)])
+    result = sma_crossover(bars(), 1, 2, cash=100, contributions=withdrawal)
+    # Flat until session 3, so no share can be sold: cash is 100 - 150 from session 1 on, and
+    # the entry signals find no cash to invest.
+    assert result.cash.tolist() == [100.0] + [-50.0] * 9
+    assert result.trades.empty
+    assert result.metrics["final_equity"] == -50.0
+    assert result.metrics["invested"] == -50.0
+
+
 def test_dca_buys_on_the_first_session_of_each_month():
     index = pd.DatetimeIndex(
         [

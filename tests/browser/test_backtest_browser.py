@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dashapp import context_of
-from dashapp.services.backtests import cached_backtest, parse_backtest_request
+from dashapp.services.backtest_requests import parse_backtest_request
+from dashapp.services.backtests import cached_backtest
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 
 pytestmark = pytest.mark.browser

@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from dashapp.analytics import backtest as engine
 from dashapp.db.models import PriceBar, PriceCoverage, Transaction
 from dashapp.services import backtests
+from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.backtests import (
     cache_key,
     cached_backtest,
     needs_fetch,
-    parse_backtest_request,
     run_backtest,
     warm_default_backtests,
 )

@@ -11,7 +11,8 @@ import pytest
 
 from dashapp import context_of
 from dashapp.db.models import Transaction
-from dashapp.services.backtests import cached_backtest, parse_backtest_request
+from dashapp.services.backtest_requests import parse_backtest_request
+from dashapp.services.backtests import cached_backtest
 from dashapp.services.portfolios import create_portfolio
 from dashapp.ui.backtest import FORM_FIELDS, form_request
 from tests.dash_client import DashClient
@@ -90,8 +91,34 @@ def test_an_invalid_field_is_named_in_an_alert(app):
     response = ask(DashClient(app), fast=50, slow=20)
     alert = response["backtest-message"]["children"]
     assert alert["type"] == "Alert"
-    assert alert["props"]["children"] == "fast: the fast window must be shorter than the slow one"
+    # The alert names the field by the label the user sees on the form.
+    assert alert["props"]["children"] == (
+        "Fast SMA: the fast window must be shorter than the slow one"
+    )
     assert "backtest-result" not in response
+
+
+def test_a_number_out_of_range_is_named_by_its_label(app):
+    alert = ask(DashClient(app), **{"fixed-fee": -3})["backtest-message"]["children"]
+    assert alert["props"]["children"] == "Fee per order: must be between 0 and 10,000"
+
+
+def test_an_empty_number_box_the_strategy_uses_is_named(app, cached):
+    alert = ask(DashClient(app), cash=None)["backtest-message"]["children"]
+    assert alert["props"]["children"] == "Cash: enter a number"
+    # A browser gives no value for 2.5 in a box of whole sessions either.
+    alert = ask(DashClient(app), fast=None)["backtest-message"]["children"]
+    assert alert["props"]["children"] == "Fast SMA: enter a number (a whole number of sessions)"
+    # DCA invests its monthly amount, not the cash: an empty cash box does not matter to it.
+    answer = ask(DashClient(app), cash=None, strategy="dca")["backtest-message"]["children"]
+    assert answer == "Backtested AAPL from 2024-01-02 to 2024-11-29."
+
+
+def test_a_portfolio_subject_without_a_portfolio_asks_for_one(app):
+    alert = ask(DashClient(app), subject="portfolio", portfolio=None, strategy="buy_and_hold")[
+        "backtest-message"
+    ]["children"]
+    assert alert["props"]["children"] == "Portfolio: choose a portfolio"
 
 
 def test_missing_prices_start_a_background_job(app):
@@ -107,8 +134,13 @@ def test_the_result_draws_equity_drawdown_metrics_and_trades(app, cached):
     equity = drawn["backtest-equity"]["figure"]["data"]
     assert [trace["name"] for trace in equity] == ["SMA crossover", "Buy and hold", "Benchmark SPY"]
     assert equity[0]["y"] == result["series"]["strategy"]
+    layout = drawn["backtest-equity"]["figure"]["layout"]
+    assert layout["title"]["text"] == "Equity · SMA crossover 10/30 · demo data"
+    assert layout["yaxis"]["hoverformat"] == ",.2f"
     drawdown = drawn["backtest-drawdown"]["figure"]["data"]
     assert drawdown[0]["y"] == result["series"]["drawdown"]["strategy"]
+    assert drawn["backtest-drawdown"]["figure"]["layout"]["yaxis"]["hoverformat"] == ".2%"
+    assert drawn["backtest-drawdown"]["style"] == {"height": "280px"}
     assert drawn["backtest-trades"]["rowData"] == result["trades"] != []
     assert drawn["backtest-heatmap"]["style"] == {"display": "none"}
     table = json.dumps(drawn["backtest-metrics"]["children"])
@@ -123,11 +155,36 @@ def test_a_sweep_draws_a_heatmap_of_the_metric(app, cached):
         **{"fast-windows": [5, 10], "slow-windows": [20, 30]},
     )["backtest-result"]["data"]
     drawn = DashClient(app).call("backtest-equity.figure", {"backtest-result.data": result})
-    [heatmap] = drawn["backtest-heatmap"]["figure"]["data"]
+    heatmap, ring = drawn["backtest-heatmap"]["figure"]["data"]
     assert heatmap["type"] == "heatmap"
     assert heatmap["y"] == [5, 6, 7, 8, 9, 10] and heatmap["x"] == list(range(20, 31))
     assert heatmap["z"] == result["sweep"]["values"]
+    # Colours turn at buy-and-hold's Sharpe ratio; the blank half (fast >= slow) has no hover.
+    assert heatmap["zmid"] == result["metrics"]["buy_and_hold"]["sharpe"]
+    assert heatmap["hoverongaps"] is False
+    assert "Sharpe %{z:,.2f}" in heatmap["hovertemplate"]
+    best = result["sweep"]["best"]
+    assert (ring["x"], ring["y"]) == ([best["slow"]], [best["fast"]])
     assert drawn["backtest-heatmap"]["style"] == {"display": "block"}
+
+
+def test_a_return_heatmap_reads_in_percent(app, cached):
+    result = ask(
+        DashClient(app),
+        sweep=["sweep"],
+        **{"fast-windows": [5, 6], "slow-windows": [20, 21]},
+    )["backtest-result"]["data"]
+    drawn = DashClient(app).call("backtest-equity.figure", {"backtest-result.data": result})
+    heatmap = drawn["backtest-heatmap"]["figure"]["data"][0]
+    assert heatmap["colorbar"]["tickformat"] == ".0%"
+    assert "Total return %{z:.2%}" in heatmap["hovertemplate"]
+
+
+def test_before_a_run_the_drawdown_chart_is_hidden(app):
+    drawn = DashClient(app).call("backtest-equity.figure", {"backtest-result.data": None})
+    assert drawn["backtest-drawdown"]["style"] == {"display": "none"}
+    annotation = drawn["backtest-equity"]["figure"]["layout"]["annotations"][0]
+    assert annotation["text"] == "Press Run backtest"
 
 
 def test_a_portfolio_name_reaches_the_page_as_text(app, cached):
