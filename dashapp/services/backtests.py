@@ -19,7 +19,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -320,6 +320,22 @@ def _compute(
     }
     money = _money(request, plan)
     try:
+        sweep = None
+        if request.sweep:
+            report(50, "sweeping the windows")
+            sweep = _sweep(request, prices, costs)
+            if (sweep["fast"][-1], sweep["slow"][-1]) != (
+                request.fast_windows[1],
+                request.slow_windows[1],
+            ):
+                warnings.append(
+                    f"Windows longer than the period's {len(prices.sessions)} sessions"
+                    " are left out of the sweep."
+                )
+            if sweep["best"] is not None:
+                # The curve of a sweep is its best pair's: the windows typed in the single-run
+                # boxes need not even fit the period.
+                request = replace(request, fast=sweep["best"]["fast"], slow=sweep["best"]["slow"])
         lines = {"strategy": _strategy_line(request, plan, prices, costs, money)}
         report(60, "buy and hold, benchmark")
         lines["buy_and_hold"] = _buy_and_hold_line(
@@ -333,18 +349,6 @@ def _compute(
                     f"{request.benchmark}: prices start {first}; before that it holds its first price"
                 )
             lines["benchmark"] = _benchmark_line(request, benchmark, costs, money)
-        sweep = None
-        if request.sweep:
-            report(70, "sweeping the windows")
-            sweep = _sweep(request, prices, costs)
-            if (sweep["fast"][-1], sweep["slow"][-1]) != (
-                request.fast_windows[1],
-                request.slow_windows[1],
-            ):
-                warnings.append(
-                    f"Windows longer than the period's {len(prices.sessions)} sessions"
-                    " are left out of the sweep."
-                )
     except engine.InvalidBacktest as error:
         raise InvalidInput(error.field, error.reason) from None
     dates = prices.sessions
@@ -361,6 +365,12 @@ def _compute(
         "trades": _trade_records(lines["strategy"].trades),
         "metrics": {name: _clean(line.metrics) for name, line in lines.items()},
         "sweep": sweep,
+        # The SMA windows the curve was drawn with: in a sweep, its best pair.
+        "windows": (
+            {"fast": request.fast, "slow": request.slow}
+            if request.strategy == "sma_crossover"
+            else None
+        ),
     }
 
 

@@ -535,7 +535,7 @@ def equity_figure(result: dict) -> go.Figure:
                 line={"width": 3 if name == "strategy" else 1.5},
             )
         )
-    title = f"Equity · {_strategy_text(result['request'])}"
+    title = f"Equity · {_strategy_text(result['request'], result.get('windows'))}"
     fig.update_layout(
         title=title + (" · demo data" if result.get("demo_data") else ""),
         margin={"l": 70, "r": 10, "t": 50, "b": 30},
@@ -694,11 +694,14 @@ def _line_labels(result: dict) -> dict[str, str]:
     return labels
 
 
-def _strategy_text(request: dict) -> str:
-    """The strategy with its parameters, e.g. "SMA crossover 50/200" (validated values only)."""
+def _strategy_text(request: dict, windows: dict | None) -> str:
+    """The strategy with its parameters, e.g. "SMA crossover 50/200" (validated values only);
+    `windows` are the SMA windows the curve was drawn with (a sweep's best pair)."""
     name = STRATEGY_LABELS.get(request["strategy"], "Strategy")
     if request["strategy"] == "sma_crossover":
-        return f"{name} {request['fast']}/{request['slow']}"
+        used = windows or request
+        best = " (best of the sweep)" if request.get("sweep") and windows else ""
+        return f"{name} {used['fast']}/{used['slow']}{best}"
     if request["strategy"] == "rebalance":
         return f"{name} {request['frequency']}"
     return name

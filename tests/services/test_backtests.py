@@ -267,6 +267,20 @@ def test_a_sweep_cell_equals_the_single_run(prices):
     assert best["value"] == max(v for row in sweep["values"] for v in row if v is not None)
 
 
+def test_a_sweep_draws_its_best_pair_even_when_the_typed_windows_do_not_fit(prices):
+    # 50/200 (the single-run defaults) cannot run on a short period; the sweep still can.
+    result = run_backtest(
+        prices,
+        parse_backtest_request(
+            custom(ticker="AAPL", sweep=True, fast_windows=[3, 8], slow_windows=[10, 20])
+        ),
+        fetch=False,
+    )
+    best = result["sweep"]["best"]
+    assert result["windows"] == {"fast": best["fast"], "slow": best["slow"]}
+    assert result["metrics"]["strategy"]["total_return"] == pytest.approx(best["value"], abs=1e-9)
+
+
 def test_the_portfolio_basket_is_weighted_by_market_value(app_context):
     portfolio_id = seed_demo_portfolio(app_context)
     warm_demo_cache(app_context, portfolio_id)
