@@ -11,8 +11,9 @@ never half-applied. Field rules follow the conventions of `dashapp.analytics.hol
   DIVIDEND and SPLIT. Whether the provider knows it is never checked here (that would block on
   the network): `ticker_status` reads the cache, `check_tickers` asks the provider in the
   background.
-- quantity > 0 for BUY, SELL, DIVIDEND and SPLIT (the ratio), >= 0 otherwise; price >= 0;
-  fees >= 0 and none on a SPLIT; each at most MAX_AMOUNT. Numbers are plain decimals with
+- quantity > 0 for BUY, SELL, DIVIDEND and SPLIT (the ratio), >= 0 otherwise; price > 0 for
+  BUY, SELL, DIVIDEND, DEPOSIT and WITHDRAWAL (a zero there records nothing or a wrong cost
+  basis), >= 0 for SPLIT and FEE; fees >= 0 and none on a SPLIT; each at most MAX_AMOUNT. Numbers are plain decimals with
   an optional thousands comma ("1,234.5"); the import passes decimal-comma files converted.
 - currency: empty means the portfolio's base currency; any other currency is refused, since
   the ledger holds amounts in the base currency only.
@@ -58,6 +59,7 @@ MAX_NOTE_LENGTH = 1000
 MAX_LEDGER_ERRORS = 50
 NEED_TICKER = ("BUY", "SELL", "DIVIDEND", "SPLIT")
 NEED_SESSION = ("BUY", "SELL")
+NEED_PRICE = ("BUY", "SELL", "DIVIDEND", "DEPOSIT", "WITHDRAWAL")
 # Rows where an empty quantity or price means 0 rather than a missing value.
 ZERO_WHEN_EMPTY = {"quantity": ("FEE",), "price": ("FEE", "SPLIT")}
 
@@ -588,6 +590,9 @@ def _parse_amount(
         return None
     if value < 0:
         problems.append((name, f"must not be negative, not {format_number(value)}"))
+        return None
+    if name == "price" and kind in NEED_PRICE and value == 0:
+        problems.append((name, f"a {kind} needs a positive price, not 0"))
         return None
     if value > MAX_AMOUNT:
         problems.append((name, f"{format_number(value)} is too large (at most 1e12)"))

@@ -146,7 +146,9 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
 
 
 def _deletion_warning(app_context: AppContext, portfolio_id: int) -> list:
-    summary = next(p for p in list_portfolios(app_context) if p.id == portfolio_id)
+    summary = next((p for p in list_portfolios(app_context) if p.id == portfolio_id), None)
+    if summary is None:  # deleted meanwhile, in another tab
+        return ["That portfolio no longer exists."]
     return [
         "Delete ",
         html.Strong(summary.name),

@@ -6,7 +6,9 @@ against the whole ledger and refuses it with a message per field, changing nothi
 ticker exists is checked in a background job after the change, never while the form waits.
 
 Splits and dividends that the stored price data shows for a held ticker, but the ledger lacks,
-are proposed with their amounts; each is added only when the user confirms it.
+are proposed with their amounts; each is added only when the user confirms it. A ledger may
+lack a hundred dividends, so the card counts them by kind and ticker, lists the first few and
+keeps the rest behind a disclosure that stays open while the user adds them one by one.
 
 An uploaded CSV is previewed first (format found, rows, skipped rows, duplicates, every error
 with its row and column) and imported only on a second click, all rows or none.
@@ -30,6 +32,7 @@ from dashapp.services.corporate_actions import (
     Proposal,
     ProposalNotFound,
     accept_proposal,
+    proposal_counts,
     propose_corporate_actions,
 )
 from dashapp.services.ledger_import import ImportPreview, import_transactions, preview_import
@@ -50,6 +53,9 @@ from dashapp.services.transactions import (
 
 PREVIEW_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "currency", "note")
 PREVIEW_ROWS = 200
+PROPOSALS_SHOWN = 5
+LISTED_LINES = 100
+KIND_WORDS = {"SPLIT": ("split", "splits"), "DIVIDEND": ("dividend", "dividends")}
 PATH_PATTERN = re.compile(r"^/portfolios/(\d{1,18})$")
 FORM_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "note")
 GRID_FIELDS = (
@@ -85,7 +91,6 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
             dcc.Store(id="ledger-portfolio", data=portfolio.id),
             dcc.Store(id="ledger-editing", data=None),
             dcc.Store(id="ledger-check", data=None),
-            dcc.Store(id="ledger-upload-file", data=None),
             html.H4(
                 [
                     html.Span(portfolio.name, id="ledger-title"),
@@ -95,19 +100,18 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
                 className="mb-3",
             ),
             _export_links(portfolio.id),
-            html.Div(
-                _proposals_view(propose_corporate_actions(app_context, portfolio.id)),
-                id="ledger-proposals",
+            _proposals_card(
+                propose_corporate_actions(app_context, portfolio.id), portfolio.base_currency
             ),
-            _editor(),
-            _importer(),
+            _editor(portfolio.base_currency),
+            _importer(app_context.settings.max_import_bytes),
             html.Div(id="ledger-feedback", className="mb-2"),
             dag.AgGrid(
                 id="ledger-grid",
                 rowData=_grid_rows(app_context, list_transactions(app_context, portfolio.id)),
                 columnDefs=_column_defs(),
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                getRowId="params.data.id",
+                getRowId="`${params.data.id}`",
                 rowClass="ledger-row",
                 dashGridOptions={
                     "rowSelection": {"mode": "singleRow", "enableClickSelection": True},
@@ -210,11 +214,11 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             return no_update, _errors_alert(error), no_update, False, no_update
         except (PortfolioNotFound, TransactionNotFound) as error:
             return no_update, dbc.Alert(str(error), color="warning"), no_update, False, None
-        rows = list_transactions(app_context, portfolio_id)
-        to_check = [row.ticker] if row is not None and row.ticker else None
+        grid = _grid_rows(app_context, list_transactions(app_context, portfolio_id))
+        to_check = _unconfirmed(grid, [row.ticker] if row is not None and row.ticker else [])
         feedback = dbc.Alert(message, color="success", className="py-1", id="ledger-done")
         next_editing = editing_id if trigger == "ledger-save" else None
-        return _grid_rows(app_context, rows), feedback, to_check, False, next_editing
+        return grid, feedback, to_check, False, next_editing
 
     @app.callback(
         Output("ledger-grid", "rowData", allow_duplicate=True),
@@ -225,10 +229,17 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         prevent_initial_call=True,
     )
     def check(tickers, portfolio_id):
-        """Ask the provider about a newly used ticker, after the form has already answered."""
-        if not tickers:
+        """Ask the provider about newly used tickers the cache does not know, after the form
+        has already answered; an empty list (every ticker known) only clears the note."""
+        if tickers is None:
             raise PreventUpdate
+        if not tickers:
+            return no_update, None
         statuses = check_tickers(app_context, tickers)
+        try:
+            rows = list_transactions(app_context, portfolio_id)
+        except PortfolioNotFound:
+            raise PreventUpdate from None
         unknown = sorted(t for t, status in statuses.items() if status == "unknown")
         note = (
             dbc.Alert(
@@ -241,46 +252,56 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             if unknown
             else None
         )
-        return _grid_rows(app_context, list_transactions(app_context, portfolio_id)), note
+        return _grid_rows(app_context, rows), note
 
     @app.callback(
         Output("ledger-preview", "children"),
         Output("ledger-import", "disabled"),
-        Output("ledger-upload-file", "data"),
         Input("ledger-upload", "contents"),
         State("ledger-upload", "filename"),
         State("ledger-portfolio", "data"),
         prevent_initial_call=True,
     )
     def preview(contents, filename, portfolio_id):
+        if contents is None:  # cleared after an import
+            raise PreventUpdate
         raw = _uploaded_bytes(contents)
         if raw is None:
             alert = dbc.Alert("The upload could not be read.", color="danger", className="py-1")
-            return alert, True, None
-        found = preview_import(app_context, portfolio_id, raw, filename or "")
-        upload = {"contents": contents, "filename": filename or ""}
-        return _preview_view(found), not found.can_import, upload
+            return alert, True
+        try:
+            found = preview_import(app_context, portfolio_id, raw, filename or "")
+        except PortfolioNotFound as error:
+            return _gone(error), True
+        return _preview_view(found), not found.can_import
 
     @app.callback(
         Output("ledger-grid", "rowData", allow_duplicate=True),
         Output("ledger-preview", "children", allow_duplicate=True),
         Output("ledger-import", "disabled", allow_duplicate=True),
         Output("ledger-check", "data", allow_duplicate=True),
+        Output("ledger-upload", "contents"),
         Input("ledger-import", "n_clicks"),
-        State("ledger-upload-file", "data"),
+        State("ledger-upload", "contents"),
+        State("ledger-upload", "filename"),
         State("ledger-portfolio", "data"),
         prevent_initial_call=True,
     )
-    def import_file(_clicks, upload, portfolio_id):
-        raw = _uploaded_bytes((upload or {}).get("contents"))
+    def import_file(_clicks, contents, filename, portfolio_id):
+        """Import the previewed file (the upload's own contents: the preview does not echo a
+        copy back to the browser); afterwards the upload is cleared, so choosing the same file
+        again previews it again."""
+        raw = _uploaded_bytes(contents)
         if raw is None:
             raise PreventUpdate
         try:
-            result = import_transactions(app_context, portfolio_id, raw, upload["filename"])
+            result = import_transactions(app_context, portfolio_id, raw, filename or "")
         except LedgerError as error:
-            return no_update, _errors_alert(error), True, no_update
-        rows = list_transactions(app_context, portfolio_id)
-        tickers = sorted({row.ticker for row in rows if row.ticker})
+            return no_update, _errors_alert(error), True, no_update, no_update
+        except PortfolioNotFound as error:
+            return no_update, _gone(error), True, no_update, None
+        grid = _grid_rows(app_context, list_transactions(app_context, portfolio_id))
+        to_check = _unconfirmed(grid, [row["ticker"] for row in grid if row["ticker"]])
         done = dbc.Alert(
             f"Imported {result.imported:,} transactions"
             + (f"; skipped {len(result.skipped)} rows." if result.skipped else "."),
@@ -288,20 +309,38 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             className="py-1",
             id="ledger-imported",
         )
-        return _grid_rows(app_context, rows), done, True, tickers
+        return grid, done, True, to_check, None
 
     @app.callback(
-        Output("ledger-proposals", "children"),
+        Output("ledger-proposals", "className"),
+        Output("ledger-proposals-head", "children"),
+        Output("ledger-proposals-toggle", "children"),
+        Output("ledger-proposals-toggle", "className"),
+        Output("ledger-proposals-rest", "children"),
         Input("ledger-grid", "rowData"),
         State("ledger-portfolio", "data"),
+        State("ledger-proposals-more", "is_open"),
         prevent_initial_call=True,
     )
-    def proposals(_rows, portfolio_id):
-        """Re-read the proposals whenever the ledger changed."""
+    def proposals(_rows, portfolio_id, is_open):
+        """Re-read the proposals whenever the ledger changed; the disclosure keeps its state."""
         try:
-            return _proposals_view(propose_corporate_actions(app_context, portfolio_id))
+            portfolio = get_portfolio(app_context, portfolio_id)
+            found = propose_corporate_actions(app_context, portfolio_id)
         except PortfolioNotFound:
-            return None
+            return _proposals_parts([], "", False)
+        return _proposals_parts(found, portfolio.base_currency, bool(is_open))
+
+    @app.callback(
+        Output("ledger-proposals-more", "is_open"),
+        Output("ledger-proposals-toggle", "children", allow_duplicate=True),
+        Input("ledger-proposals-toggle", "n_clicks"),
+        State("ledger-proposals-more", "is_open"),
+        State("ledger-proposals-rest", "children"),
+        prevent_initial_call=True,
+    )
+    def toggle_proposals(_clicks, is_open, rest):
+        return not is_open, _toggle_label(len(rest or []), not is_open)
 
     @app.callback(
         Output("ledger-grid", "rowData", allow_duplicate=True),
@@ -319,6 +358,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             row = accept_proposal(app_context, portfolio_id, str(trigger["index"]))
         except LedgerError as error:
             return no_update, _errors_alert(error)
+        except PortfolioNotFound as error:
+            return no_update, _gone(error)
         except ProposalNotFound:
             gone = dbc.Alert("That proposal no longer applies.", color="warning", className="py-1")
             return no_update, gone
@@ -326,10 +367,92 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         return _grid_rows(app_context, list_transactions(app_context, portfolio_id)), done
 
 
-def _proposals_view(proposals: list[Proposal]) -> dbc.Card | None:
+def _proposals_card(proposals: list[Proposal], base_currency: str) -> dbc.Card:
+    """The proposals: a summary by kind and ticker, the first PROPOSALS_SHOWN with their Add
+    buttons, the rest behind a disclosure. Hidden while there are none."""
+    card_class, head, toggle_label, toggle_class, rest = _proposals_parts(
+        proposals, base_currency, is_open=False
+    )
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(head, id="ledger-proposals-head"),
+                dbc.Button(
+                    toggle_label,
+                    id="ledger-proposals-toggle",
+                    color="link",
+                    size="sm",
+                    className=toggle_class,
+                ),
+                dbc.Collapse(
+                    html.Ul(rest, id="ledger-proposals-rest", className="list-unstyled mb-0"),
+                    id="ledger-proposals-more",
+                    is_open=False,
+                ),
+            ]
+        ),
+        id="ledger-proposals",
+        className=card_class,
+    )
+
+
+def _proposals_parts(
+    proposals: list[Proposal], base_currency: str, is_open: bool
+) -> tuple[str, list, str, str, list]:
+    """The card's class, head (summary and first proposals), disclosure label and class, and
+    the proposals behind the disclosure. Splits come first: they distort returns the most."""
     if not proposals:
-        return None
-    items = [
+        return "d-none", [], "", "d-none", []
+    ordered = sorted(proposals, key=lambda proposal: proposal.kind != "SPLIT")
+    shown, rest = ordered[:PROPOSALS_SHOWN], ordered[PROPOSALS_SHOWN:]
+    head = [
+        html.Strong(
+            f"The price data shows {len(proposals):,} corporate actions this ledger lacks",
+            id="ledger-proposals-title",
+        ),
+        html.Ul(
+            [html.Li(line) for line in _proposal_summary(proposals, base_currency)],
+            className="small mb-1 ps-3",
+            id="ledger-proposals-summary",
+        ),
+        html.P(
+            "Missing splits and dividends distort returns. Nothing is added until you click; "
+            "check each against your broker's statement.",
+            className="small text-muted mb-2",
+        ),
+        html.Ul(_proposal_items(shown), className="list-unstyled mb-0"),
+    ]
+    toggle = _toggle_label(len(rest), is_open)
+    toggle_class = "p-0 mt-1" if rest else "d-none"
+    return "mb-3 border-warning", head, toggle, toggle_class, _proposal_items(rest)
+
+
+def _proposal_summary(proposals: list[Proposal], base_currency: str) -> list[str]:
+    """One line per kind: '194 dividends, 5,819.65 USD in all: AAPL 30, MSFT 29, …'."""
+    lines = []
+    for kind, per_ticker in proposal_counts(proposals).items():
+        total = sum(per_ticker.values())
+        what = KIND_WORDS[kind][total != 1]
+        if kind == "DIVIDEND":
+            cash = sum(p.cash for p in proposals if p.kind == kind)
+            what += f", {cash:,.2f} {base_currency} in all"
+        tickers = ", ".join(f"{ticker} {count}" for ticker, count in per_ticker.items())
+        lines.append(f"{total:,} {what}: {tickers}")
+    return lines
+
+
+def _toggle_label(hidden: int, is_open: bool) -> str:
+    if not hidden:
+        return ""
+    return (
+        f"Hide the other {hidden:,} proposals"
+        if is_open
+        else f"Show the other {hidden:,} proposals"
+    )
+
+
+def _proposal_items(proposals: list[Proposal]) -> list[html.Li]:
+    return [
         html.Li(
             [
                 dbc.Button(
@@ -342,29 +465,13 @@ def _proposals_view(proposals: list[Proposal]) -> dbc.Card | None:
                 proposal.explanation,
                 ".",
             ],
-            className="ledger-proposal",
+            className="ledger-proposal small",
         )
         for proposal in proposals
     ]
-    return dbc.Card(
-        dbc.CardBody(
-            [
-                html.Strong(
-                    f"The price data shows {len(proposals)} corporate actions this ledger lacks"
-                ),
-                html.P(
-                    "Missing splits and dividends distort returns. Nothing is added until you "
-                    "click; check each against your broker's statement.",
-                    className="small text-muted mb-2",
-                ),
-                html.Ul(items, className="list-unstyled mb-0"),
-            ]
-        ),
-        className="mb-3 border-warning",
-    )
 
 
-def _editor() -> dbc.Card:
+def _editor(base_currency: str) -> dbc.Card:
     def field(label: str, component) -> dbc.Col:
         return dbc.Col([dbc.Label(label, className="small mb-0"), component], md=True)
 
@@ -427,8 +534,9 @@ def _editor() -> dbc.Card:
                             "Clear", id="ledger-clear", color="link", size="sm", className="ms-2"
                         ),
                         html.Span(
-                            "Select a row to edit or delete it. Amounts are in the portfolio's "
-                            "currency; a deposit of 1,000 is quantity 1 at price 1000.",
+                            "Select a row to edit or delete it. Amounts are in "
+                            f"{base_currency}, the portfolio's currency; a deposit of 1,000 is "
+                            "quantity 1 at price 1000.",
                             className="small text-muted ms-3",
                         ),
                     ]
@@ -440,7 +548,7 @@ def _editor() -> dbc.Card:
     )
 
 
-def _importer() -> dbc.Card:
+def _importer(max_bytes: int) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
@@ -454,7 +562,8 @@ def _importer() -> dbc.Card:
                                         "Import a CSV: drop it here or ",
                                         html.A("choose a file", className="link-primary"),
                                         " (ours, Yahoo Finance's portfolio export or "
-                                        "Ghostfolio's activities export).",
+                                        "Ghostfolio's activities export; up to "
+                                        f"{max_bytes / 1e6:g} MB).",
                                     ]
                                 ),
                                 className="ledger-upload border rounded p-2 small",
@@ -502,7 +611,7 @@ def _preview_view(preview: ImportPreview) -> html.Div:
             dbc.Alert(
                 [
                     html.Strong("Nothing will be imported until these are fixed:"),
-                    html.Ul([html.Li(_error_line(e)) for e in preview.errors], className="mb-0"),
+                    html.Ul(_listed([_error_line(e) for e in preview.errors]), className="mb-0"),
                 ],
                 color="danger",
                 className="py-2",
@@ -512,7 +621,7 @@ def _preview_view(preview: ImportPreview) -> html.Div:
     notes = [f"row {s.row}: skipped, {s.reason}" for s in preview.skipped]
     notes += [_error_line(w) for w in preview.warnings]
     if notes:
-        parts.append(html.Ul([html.Li(note) for note in notes], className="small text-muted"))
+        parts.append(html.Ul(_listed(notes), className="small text-muted"))
     if preview.rows:
         head = html.Thead(html.Tr([html.Th(h) for h in ("row", *PREVIEW_FIELDS)]))
         body = html.Tbody(
@@ -535,6 +644,16 @@ def _preview_view(preview: ImportPreview) -> html.Div:
             )
     ready = "import-ready" if preview.can_import else "import-blocked"
     return html.Div(parts, className=ready)
+
+
+def _listed(lines: list[str]) -> list[html.Li]:
+    """The first LISTED_LINES lines as list items, then one saying how many more there are
+    (a file of 20,000 bad rows would otherwise send 20,000 items to the browser)."""
+    items = [html.Li(line) for line in lines[:LISTED_LINES]]
+    if len(lines) > LISTED_LINES:
+        more = len(lines) - LISTED_LINES
+        items.append(html.Li(f"… and {more:,} more", className="ledger-more-lines"))
+    return items
 
 
 def _error_line(error: RowError) -> str:
@@ -576,6 +695,13 @@ def _grid_rows(app_context: AppContext, rows: list[TransactionRow]) -> list[dict
     return records
 
 
+def _unconfirmed(grid: list[dict], tickers: list[str]) -> list[str]:
+    """The tickers whose prices or quote the cache does not hold yet: only those are worth a
+    provider request."""
+    known = {row["ticker"] for row in grid if row["ticker_status"] == "known"}
+    return sorted({ticker for ticker in tickers if ticker not in known})
+
+
 def _column_defs() -> list[dict]:
     number = {
         "type": "numericColumn",
@@ -604,8 +730,20 @@ def _describe(row: TransactionRow) -> str:
     return " ".join(part for part in parts if part)
 
 
+def _gone(error: PortfolioNotFound) -> dbc.Alert:
+    """A portfolio deleted meanwhile (in another tab, say)."""
+    return dbc.Alert(
+        [
+            f"{str(error).capitalize()}: it was deleted. ",
+            dcc.Link("See all portfolios", href="/portfolios"),
+        ],
+        color="warning",
+        className="py-1",
+    )
+
+
 def _errors_alert(error: LedgerError) -> dbc.Alert:
-    items = [html.Li(_error_line(e)) for e in error.errors]
+    items = _listed([_error_line(e) for e in error.errors])
     return dbc.Alert(
         [html.Strong("Nothing was changed:"), html.Ul(items, className="mb-0")],
         color="danger",

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+
+from dashapp import context_of
+from dashapp.db.models import PriceBar
+from dashapp.services.portfolios import create_portfolio
+from dashapp.services.transactions import TransactionDraft, add_transaction, list_transactions
 
 pytestmark = pytest.mark.browser
 
@@ -119,3 +126,58 @@ def test_add_refuse_edit_delete_and_import_transactions(live_apps, page):
     page.wait_for_function(
         "document.querySelectorAll('#ledger-grid .ledger-row').length === 2", timeout=15_000
     )
+
+    # Choosing the same file again previews it again: it would repeat the stored rows.
+    page.set_input_files(
+        "#ledger-upload input[type=file]",
+        files=[{"name": "ledger.csv", "mimeType": "text/csv", "buffer": csv}],
+    )
+    page.wait_for_selector("#ledger-preview-table", timeout=15_000)
+    assert "repeats transaction" in page.locator("#ledger-preview").inner_text()
+
+
+def test_a_long_list_of_proposals_is_summarised_and_each_is_added_by_its_own_click(live_apps, page):
+    app = live_apps.build()
+    context = context_of(app)
+    portfolio_id = create_portfolio(context, "Income").id
+    add_transaction(context, portfolio_id, TransactionDraft("2023-01-03", "BUY", "KO", "10", "60"))
+    # 22 monthly dividends (2023-02 to 2024-11) of 0.50 the ledger lacks, 10 x 0.50 each.
+    ex_dates = [date(2023 + (m - 1) // 12, (m - 1) % 12 + 1, 15) for m in range(2, 24)]
+    with context.db.session() as session:
+        session.add_all(
+            PriceBar(
+                ticker="KO",
+                date=day,
+                open=60.0,
+                high=60.0,
+                low=60.0,
+                close=60.0,
+                volume=1.0,
+                dividend=0.5,
+                split_ratio=1.0,
+            )
+            for day in ex_dates
+        )
+    url = live_apps.serve(app)
+    page.goto(f"{url}/portfolios/{portfolio_id}")
+    page.wait_for_selector("#ledger-proposals-summary", timeout=15_000)
+    assert "22 dividends, 110.00 USD in all: KO 22" in page.inner_text("#ledger-proposals-summary")
+    assert page.locator(".ledger-proposal:visible").count() == 5
+
+    page.click("#ledger-proposals-toggle")
+    page.wait_for_function(
+        "document.querySelectorAll('.ledger-proposal button').length === 22 && "
+        "document.querySelector('#ledger-proposals-toggle').innerText.startsWith('Hide')",
+        timeout=15_000,
+    )
+    page.locator(".ledger-proposal:visible button").nth(20).click()
+    page.wait_for_selector("#ledger-grid .ledger-row >> nth=1", timeout=15_000)
+    # The disclosure stays open with one proposal fewer; only the clicked one was added.
+    page.wait_for_function(
+        "document.querySelector('#ledger-proposals-toggle').innerText"
+        " === 'Hide the other 16 proposals'",
+        timeout=15_000,
+    )
+    assert page.locator(".ledger-proposal:visible").count() == 21
+    dividends = [r for r in list_transactions(context, portfolio_id) if r.kind == "DIVIDEND"]
+    assert [(r.trade_date, r.quantity, r.price) for r in dividends] == [(ex_dates[20], 10.0, 0.5)]

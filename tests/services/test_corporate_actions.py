@@ -13,7 +13,9 @@ from dashapp.db.models import PriceBar
 from dashapp.services.corporate_actions import (
     ProposalNotFound,
     accept_proposal,
+    proposal_counts,
     propose_corporate_actions,
+    stored_events,
 )
 from dashapp.services.portfolios import create_portfolio, get_portfolio
 from dashapp.services.transactions import TransactionDraft, add_transaction, list_transactions
@@ -213,3 +215,52 @@ def test_no_events_means_no_proposals():
         }
     )
     assert missing_corporate_actions(ledger, events).empty
+
+
+def test_only_the_event_bars_in_the_range_are_read(app_context):
+    store_bars(
+        app_context,
+        "ACME",
+        {
+            "2024-02-01": (0.5, 1.0),  # before the range
+            "2024-03-01": (0.0, 1.0),  # a plain bar
+            "2024-03-04": (0.2, 1.0),
+            "2024-03-05": (0.0, 3.0),
+            "2024-03-06": (0.0, 1.0),
+        },
+    )
+    store_bars(app_context, "OTHER", {"2024-03-04": (0.9, 1.0)})  # not asked for
+    events = stored_events(app_context, ["ACME"], date(2024, 3, 1), date(2024, 12, 4))
+    assert events.sort_values("date").to_dict("records") == [
+        {"ticker": "ACME", "date": pd.Timestamp("2024-03-04"), "dividend": 0.2, "split_ratio": 1.0},
+        {"ticker": "ACME", "date": pd.Timestamp("2024-03-05"), "dividend": 0.0, "split_ratio": 3.0},
+    ]
+    nothing = stored_events(app_context, ["NONE"], date(2024, 3, 1), date(2024, 12, 4))
+    assert nothing.empty and list(nothing.columns) == ["ticker", "date", "dividend", "split_ratio"]
+
+
+def test_proposals_are_counted_by_kind_then_ticker_and_dividends_carry_their_cash(
+    app_context, acme
+):
+    store_bars(app_context, "BETA", {"2024-08-09": (0.5, 1.0), "2024-09-09": (0.5, 1.0)})
+    add(app_context, acme, TransactionDraft("2024-03-01", "BUY", "BETA", "4", "10"))
+    proposals = propose_corporate_actions(app_context, acme)
+    # Splits first; within a kind the ticker with most proposals first.
+    assert proposal_counts(proposals) == {
+        "SPLIT": {"ACME": 1},
+        "DIVIDEND": {"ACME": 2, "BETA": 2},
+    }
+    # 10 x 1.00 and 60 x 0.30 for ACME, 4 x 0.50 twice for BETA; a split brings no cash.
+    assert [(p.key, p.cash) for p in proposals] == [
+        ("DIVIDEND:ACME:2024-05-10", 10.0),
+        ("SPLIT:ACME:2024-06-10", 0.0),
+        ("DIVIDEND:ACME:2024-08-09", 18.0),
+        ("DIVIDEND:BETA:2024-08-09", 2.0),
+        ("DIVIDEND:BETA:2024-09-09", 2.0),
+    ]
+
+
+def test_a_ticker_without_stored_prices_gets_no_proposal(app_context):
+    portfolio_id = create_portfolio(app_context, "New").id
+    add(app_context, portfolio_id, TransactionDraft("2024-03-01", "BUY", "NOPRICES", "5", "10"))
+    assert propose_corporate_actions(app_context, portfolio_id) == []

@@ -417,3 +417,42 @@ def test_fuzzed_bytes_are_an_error_or_an_import_never_an_exception(fuzz_context,
 )
 def test_oversized_cells_and_nul_bytes_are_a_ledger_error(app_context, portfolio_id, raw):
     assert import_errors(app_context, portfolio_id, raw)[0].column == "file"
+
+
+def test_a_eur_portfolio_takes_eur_rows_and_names_its_currency_when_refusing_others(
+    app_context,
+):
+    portfolio_id = create_portfolio(app_context, "Depot", "eur").id
+    # Ours: an empty currency is the base currency; Yahoo's export has no currency column.
+    import_transactions(
+        app_context,
+        portfolio_id,
+        ours("2024-01-02,BUY,SAP.DE,2,150,1,,", "2024-01-03,BUY,ASML.AS,1,600,0,eur,"),
+        "mine.csv",
+    )
+    yahoo = "\n".join(
+        [YAHOO_HEADER, "ALV.DE,270,2024/12/04,5:35pm CET,1,269,271,268,100,20240603,250,4,2,,,"]
+    ).encode()
+    import_transactions(app_context, portfolio_id, yahoo, "quotes.csv")
+    assert stored(app_context, portfolio_id) == [
+        (date(2024, 1, 2), "BUY", "SAP.DE", 2.0, 150.0, 1.0, "EUR", ""),
+        (date(2024, 1, 3), "BUY", "ASML.AS", 1.0, 600.0, 0.0, "EUR", ""),
+        (date(2024, 6, 3), "BUY", "ALV.DE", 4.0, 250.0, 2.0, "EUR", ""),
+    ]
+    # A Ghostfolio export in dollars is refused row by row, in the file's own column name.
+    ghostfolio = "\n".join(
+        [
+            GHOSTFOLIO_HEADER,
+            "2024-09-16,MSFT,YAHOO,USD,430,5,buy,1,",
+            "2024-09-17,SAP.DE,YAHOO,EUR,200,1,buy,1,",
+        ]
+    ).encode()
+    assert import_errors(app_context, portfolio_id, ghostfolio) == [
+        RowError(
+            2,
+            "Currency",
+            "Currency: USD differs from the portfolio's base currency EUR; record the amounts "
+            "in EUR",
+        )
+    ]
+    assert len(list_transactions(app_context, portfolio_id)) == 3

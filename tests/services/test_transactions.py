@@ -90,6 +90,15 @@ def test_added_transaction_is_normalised_and_stored(app_context, portfolio_id):
             "quantity: a split ratio (new shares per old share) must be positive, not 0",
         ),
         (buy("2024-03-01", "1", price="-1"), "price: must not be negative, not -1"),
+        (buy("2024-03-01", "1", price="0"), "price: a BUY needs a positive price, not 0"),
+        (
+            TransactionDraft("2024-03-01", "DIVIDEND", "AAPL", "10", "0.00"),
+            "price: a DIVIDEND needs a positive price, not 0",
+        ),
+        (
+            TransactionDraft("2024-03-02", "DEPOSIT", None, "1", "0"),
+            "price: a DEPOSIT needs a positive price, not 0",
+        ),
         (buy("2024-03-01", "1", price=""), "price: missing"),
         (
             TransactionDraft("2024-03-01", "BUY", "AAPL", "1", "1", "-0.5"),

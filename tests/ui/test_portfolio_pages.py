@@ -6,8 +6,16 @@ import base64
 import json
 from datetime import date
 
+import pytest
+
 from dashapp import context_of
-from dashapp.services.portfolios import create_portfolio, get_portfolio, list_portfolios
+from dashapp.db.models import PriceBar
+from dashapp.services.portfolios import (
+    create_portfolio,
+    delete_portfolio,
+    get_portfolio,
+    list_portfolios,
+)
 from dashapp.services.transactions import TransactionDraft, add_transaction, list_transactions
 from tests.dash_client import DashClient
 
@@ -155,7 +163,8 @@ def test_upload_is_previewed_before_anything_is_imported(app):
         "ledger-grid.rowData",
         {"ledger-import.n_clicks": 1},
         {
-            "ledger-upload-file.data": {"contents": contents, "filename": "mine.csv"},
+            "ledger-upload.contents": contents,
+            "ledger-upload.filename": "mine.csv",
             "ledger-portfolio.data": portfolio.id,
         },
     )
@@ -202,3 +211,203 @@ def test_a_split_in_the_price_data_is_proposed_and_added_on_one_click(app):
     assert [(s.trade_date, s.ticker, s.quantity) for s in splits] == [
         (date(2020, 8, 31), "AAPL", 4.0)
     ]
+
+
+def find(tree: object, component_id: str) -> dict:
+    """The component with `component_id` in a layout as Dash serialises it."""
+    if isinstance(tree, dict) and tree.get("props", {}).get("id") == component_id:
+        return tree
+    items = tree.values() if isinstance(tree, dict) else tree if isinstance(tree, list) else []
+    for item in items:
+        found = find(item, component_id)
+        if found:
+            return found
+    return {}
+
+
+def proposal_buttons(tree: object) -> list[str]:
+    """The keys of the proposal buttons in `tree`, in page order."""
+    text = json.dumps(tree)
+    marker = '"id": {"type": "ledger-proposal", "index": "'
+    return [part.split('"', 1)[0] for part in text.split(marker)[1:]]
+
+
+@pytest.fixture
+def many_proposals(app) -> int:
+    """A EUR portfolio holding 10 ACME since January; the price data shows eight monthly
+    dividends (0.05 as stored, 0.10 paid before the later 2:1 split) and the split."""
+    context = context_of(app)
+    portfolio = create_portfolio(context, "Depot", "EUR")
+    add_transaction(
+        context, portfolio.id, TransactionDraft("2024-01-02", "BUY", "ACME", "10", "20")
+    )
+    days = {f"2024-{month:02d}-01": (0.05, 1.0) for month in range(2, 10)}
+    days["2024-10-01"] = (0.0, 2.0)
+    with context.db.session() as session:
+        session.add_all(
+            PriceBar(
+                ticker="ACME",
+                date=date.fromisoformat(day),
+                open=10.0,
+                high=10.0,
+                low=10.0,
+                close=10.0,
+                volume=1.0,
+                dividend=dividend,
+                split_ratio=ratio,
+            )
+            for day, (dividend, ratio) in days.items()
+        )
+    return portfolio.id
+
+
+def test_many_proposals_show_a_summary_five_buttons_and_the_rest_behind_a_disclosure(
+    app, many_proposals
+):
+    client = DashClient(app)
+    page = client.call("page-content.children", {"url.pathname": f"/portfolios/{many_proposals}"})
+    card = find(page, "ledger-proposals")
+    summary = json.dumps(find(card, "ledger-proposals-summary"))
+    # 10 shares x 0.10 on each of eight ex-dates.
+    assert "1 split: ACME 1" in summary
+    assert "8 dividends, 8.00 EUR in all: ACME 8" in summary
+    assert proposal_buttons(find(card, "ledger-proposals-head")) == [
+        "SPLIT:ACME:2024-10-01",
+        *(f"DIVIDEND:ACME:2024-{month:02d}-01" for month in range(2, 6)),
+    ]
+    rest = find(card, "ledger-proposals-rest")["props"]["children"]
+    assert proposal_buttons(rest) == [f"DIVIDEND:ACME:2024-{m:02d}-01" for m in range(6, 10)]
+    assert find(card, "ledger-proposals-more")["props"]["is_open"] is False
+    toggle = find(card, "ledger-proposals-toggle")["props"]
+    assert toggle["children"] == "Show the other 4 proposals"
+
+    opened = client.call(
+        "ledger-proposals-more.is_open",
+        {"ledger-proposals-toggle.n_clicks": 1},
+        {"ledger-proposals-more.is_open": False, "ledger-proposals-rest.children": rest},
+    )
+    assert opened["ledger-proposals-more"]["is_open"] is True
+    assert opened["ledger-proposals-toggle"]["children"] == "Hide the other 4 proposals"
+
+
+def test_a_hidden_proposal_is_added_alone_and_the_disclosure_stays_open(app, many_proposals):
+    context = context_of(app)
+    client = DashClient(app)
+    button = {"index": "DIVIDEND:ACME:2024-09-01", "type": "ledger-proposal"}
+    client.call(
+        "ledger-grid.rowData",
+        {'{"index":["ALL"],"type":"ledger-proposal"}.n_clicks': [(button, 1)]},
+        {"ledger-portfolio.data": many_proposals},
+        changed=['{"index":"DIVIDEND:ACME:2024-09-01","type":"ledger-proposal"}.n_clicks'],
+    )
+    dividends = [r for r in list_transactions(context, many_proposals) if r.kind == "DIVIDEND"]
+    assert [(r.trade_date, r.quantity, r.price, r.currency) for r in dividends] == [
+        (date(2024, 9, 1), 10.0, 0.1, "EUR")
+    ]
+
+    redrawn = client.call(
+        "ledger-proposals.className",
+        {"ledger-grid.rowData": []},
+        {"ledger-portfolio.data": many_proposals, "ledger-proposals-more.is_open": True},
+    )
+    assert redrawn["ledger-proposals-toggle"]["children"] == "Hide the other 3 proposals"
+    assert "7 dividends, 7.00 EUR in all" in json.dumps(redrawn["ledger-proposals-head"])
+    assert "DIVIDEND:ACME:2024-09-01" not in json.dumps(redrawn)
+
+
+def test_the_proposals_card_is_hidden_when_nothing_is_missing(app):
+    portfolio = create_portfolio(context_of(app), "Taxable")
+    client = DashClient(app)
+    page = client.call("page-content.children", {"url.pathname": f"/portfolios/{portfolio.id}"})
+    assert find(page, "ledger-proposals")["props"]["className"] == "d-none"
+    assert proposal_buttons(page) == []
+
+
+def test_the_editor_names_a_non_usd_base_currency_and_rows_carry_it(app):
+    context = context_of(app)
+    portfolio = create_portfolio(context, "Depot", "EUR")
+    client = DashClient(app)
+    page = json.dumps(route(client, f"/portfolios/{portfolio.id}"))
+    assert "Amounts are in EUR, the portfolio" in page
+    answer = change_ledger(
+        client,
+        portfolio.id,
+        "ledger-add",
+        trade_date="2024-12-02",
+        ticker="SAP.DE",
+        quantity="3",
+        price="230",
+    )
+    assert [(r["ticker"], r["currency"]) for r in answer["ledger-grid"]["rowData"]] == [
+        ("SAP.DE", "EUR")
+    ]
+
+
+def test_a_ticker_the_cache_knows_is_not_asked_of_the_provider_again(app):
+    context = context_of(app)
+    portfolio = create_portfolio(context, "Taxable")
+    context.store.fill(["AAPL"], date(2024, 11, 1), date(2024, 12, 4))
+    client = DashClient(app)
+    known = change_ledger(
+        client,
+        portfolio.id,
+        "ledger-add",
+        trade_date="2024-12-02",
+        ticker="AAPL",
+        quantity="1",
+        price="100",
+    )
+    assert known["ledger-check"]["data"] == []
+    new = change_ledger(
+        client,
+        portfolio.id,
+        "ledger-add",
+        trade_date="2024-12-02",
+        ticker="ZZZZ",
+        quantity="1",
+        price="100",
+    )
+    assert new["ledger-check"]["data"] == ["ZZZZ"]
+
+
+def test_a_preview_of_a_file_full_of_errors_lists_the_first_hundred(app):
+    portfolio = create_portfolio(context_of(app), "Taxable")
+    client = DashClient(app)
+    rows = "".join(f"2024-12-02,BUY,AAPL,-{i + 1},100\n" for i in range(250))
+    contents = (
+        "data:text/csv;base64,"
+        + base64.b64encode(("date,type,ticker,quantity,price\n" + rows).encode()).decode()
+    )
+    answer = client.call(
+        "ledger-preview.children",
+        {"ledger-upload.contents": contents},
+        {"ledger-upload.filename": "bad.csv", "ledger-portfolio.data": portfolio.id},
+    )
+    errors = find(answer["ledger-preview"]["children"], "ledger-preview-errors")
+    items = json.dumps(errors).count('"type": "Li"')
+    assert items == 101  # 100 errors and the line saying how many more
+    assert "… and 150 more" in json.dumps(errors, ensure_ascii=False)
+    assert "row 2: quantity: a BUY needs a positive quantity, not -1" in json.dumps(errors)
+    assert answer["ledger-import"]["disabled"] is True
+
+
+def test_an_upload_to_a_portfolio_deleted_meanwhile_says_so(app):
+    context = context_of(app)
+    portfolio = create_portfolio(context, "Taxable")
+    delete_portfolio(context, portfolio.id)
+    client = DashClient(app)
+    contents = "data:text/csv;base64," + base64.b64encode(CSV).decode()
+    upload = {"ledger-upload.filename": "mine.csv", "ledger-portfolio.data": portfolio.id}
+    answer = client.call("ledger-preview.children", {"ledger-upload.contents": contents}, upload)
+    assert f"Portfolio {portfolio.id} does not exist: it was deleted." in json.dumps(answer)
+    assert answer["ledger-import"]["disabled"] is True
+    imported = client.call(
+        "ledger-grid.rowData",
+        {"ledger-import.n_clicks": 1},
+        {
+            "ledger-upload.contents": contents,
+            "ledger-upload.filename": "mine.csv",
+            "ledger-portfolio.data": portfolio.id,
+        },
+    )
+    assert "it was deleted" in json.dumps(imported["ledger-preview"])
