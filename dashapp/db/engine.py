@@ -49,8 +49,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        # Background callbacks run in forked processes: a child must open its own connections
-        # instead of sharing the parent's sockets and SQLite handles.
+        # A forked process (Celery's prefork workers, the jobs' process tests) must open its own
+        # connections instead of sharing the parent's sockets and SQLite handles.
         engine_ref = weakref.ref(engine)
         os.register_at_fork(after_in_child=lambda: _forget_pool(engine_ref))
 

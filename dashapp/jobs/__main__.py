@@ -66,6 +66,8 @@ def run_once(ctx: AppContext, job: str) -> int:
         f"{job}: {outcome.status} (run {outcome.run_id}): {report.tickers} tickers, "
         f"{len(report.fetched)} fetched, {len(report.errors)} failed"
     )
+    if job == "warm":
+        summary += f", {report.backtests_warmed} default backtests cached"
     if outcome.status != "succeeded":
         print(summary, file=sys.stderr)
         return 1

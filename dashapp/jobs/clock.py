@@ -58,6 +58,10 @@ class JobClock:
             "warm": warm_due(calendar, now, delay, last_success(self.ctx, "warm")),
             "refresh": refresh_due(calendar, now, interval, last_success(self.ctx, "refresh")),
         }
+        self.say(
+            "scheduling: "
+            + ", ".join(f"{job} at {due[job]:%Y-%m-%d %H:%M:%S} UTC" for job in sorted(due))
+        )
         ran = 0
         while max_jobs is None or ran < max_jobs:
             # Warm first when both are due: the close's bars matter more than one more quote.

@@ -428,8 +428,8 @@ class ResilientProvider:
     def _call_with_timeout(
         self, fetch: Callable[[list[str]], Result], tickers: list[str]
     ) -> Result:
-        # A pool per call, not per provider: a pool made before a fork (background callbacks
-        # run in forked processes) has no threads in the child and would never run the task.
+        # A pool per call, not per provider: a pool made before a fork (Celery's prefork
+        # workers) has no threads in the child and would never run the task.
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-call")
         future = pool.submit(fetch, tickers)
         try:

@@ -18,9 +18,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, exists, func, or_, select, text, update
 
-from dashapp.db.models import JobRun, PriceCoverage, Transaction
+from dashapp.db.models import JobRun, PriceBar, PriceCoverage, Transaction
+from dashapp.db.models import Quote as QuoteRow
 from dashapp.market.price_store import FillReport, normalize_tickers
 from dashapp.services.backtests import warm_default_backtests
 from dashapp.services.context import AppContext
@@ -44,6 +45,10 @@ class JobBusy(RuntimeError):
     def __init__(self, job: str) -> None:
         super().__init__(f"{job} is already running elsewhere")
         self.job = job
+
+
+class JobCancelled(RuntimeError):
+    """Someone asked a running job to stop; it stops at the next batch boundary."""
 
 
 class InvalidTicker(ValueError):
@@ -202,7 +207,8 @@ def run_job(
     """Run `job` ("refresh" or "warm") now, under its lock, recorded in `job_runs`.
 
     Raises JobBusy when it already runs elsewhere. A run fails when every ticker failed, or when
-    the work raised (recorded, then re-raised); an interrupt is recorded as cancelled.
+    the work raised (recorded, then re-raised); an interrupt, or a `progress` callback raising
+    JobCancelled between batches, is recorded as cancelled and re-raised.
     """
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}; choose one of {', '.join(JOBS)}")
@@ -218,9 +224,15 @@ def run_job(
 
         work = refresh_quotes if job == "refresh" else warm
         try:
+            if progress is not None:
+                # The lock is ours and the run recorded: the caller may now ask it to stop.
+                progress(0, "starting")
             report = work(ctx, report_progress)
         except KeyboardInterrupt:
             record.finish("cancelled", error="interrupted")
+            raise
+        except JobCancelled:
+            record.finish("cancelled", error="cancelled by request")
             raise
         except Exception as error:
             record.finish("failed", error=f"{type(error).__name__}: {error}")
@@ -249,7 +261,7 @@ def refresh_quotes(ctx: AppContext, progress: Progress | None = None) -> UpkeepR
     report = UpkeepReport(tickers=len(tickers))
     for done, batch in _batches(tickers):
         report.add(ctx.store.refresh_quotes(batch))
-        _tell(progress, done, len(tickers), "quotes")
+        _tell(progress, done, len(tickers), f"quotes {done}/{len(tickers)}")
     return report
 
 
@@ -258,8 +270,14 @@ def warm(ctx: AppContext, progress: Progress | None = None) -> UpkeepReport:
     first; a ticker never stored starts at its first trade, a benchmark `benchmark_history_days`
     back. Only gaps are fetched, so a warm cache costs one batch quote per 50 tickers. Then the
     default backtests of the WARM_BACKTEST_TICKERS most-used tickers are computed into the
-    cache: the new bars changed their keys, and a first visit should not wait for them."""
+    cache: the new bars changed their keys, and a first visit should not wait for them.
+
+    Progress counts steps of both stages, one per ticker filled and one per ticker backtested:
+    percent = 100 * steps done / (tickers + backtested tickers).
+    """
     tickers = ranked_tickers(ctx)
+    backtested = tickers[:WARM_BACKTEST_TICKERS]
+    steps = len(tickers) + len(backtested)
     starts = _fill_starts(ctx, tickers)
     today = ctx.clock.now().date()
     report = UpkeepReport(tickers=len(tickers))
@@ -269,8 +287,10 @@ def warm(ctx: AppContext, progress: Progress | None = None) -> UpkeepReport:
             by_start.setdefault(starts[ticker], []).append(ticker)
         for start, group in sorted(by_start.items()):
             report.add(ctx.store.fill(group, start, today))
-        _tell(progress, done, len(tickers), "daily bars")
-    report.backtests_warmed = warm_default_backtests(ctx, tickers[:WARM_BACKTEST_TICKERS])
+        _tell(progress, done, steps, f"daily bars {done}/{len(tickers)}")
+    for done, ticker in enumerate(backtested, start=1):
+        report.backtests_warmed += warm_default_backtests(ctx, [ticker])
+        _tell(progress, len(tickers) + done, steps, f"backtests {done}/{len(backtested)}")
     return report
 
 
@@ -291,6 +311,19 @@ def evict_ticker(ctx: AppContext, raw: str) -> str:
     ticker = parse_ticker(raw)
     ctx.store.evict(ticker)
     return ticker
+
+
+def is_stored(ctx: AppContext, ticker: str) -> bool:
+    """True when the cache holds a bar, a quote or a coverage row of `ticker` (parsed)."""
+    query = select(
+        or_(
+            exists().where(PriceCoverage.ticker == ticker),
+            exists().where(PriceBar.ticker == ticker),
+            exists().where(QuoteRow.ticker == ticker),
+        )
+    )
+    with ctx.db.session() as session:
+        return bool(session.execute(query).scalar())
 
 
 def parse_ticker(raw: str) -> str:
@@ -367,15 +400,17 @@ def _batches(tickers: Sequence[str]) -> Iterator[tuple[int, list[str]]]:
 
 def _tell(progress: Progress | None, done: int, total: int, stage: str) -> None:
     if progress is not None:
-        progress(round(100 * done / total) if total else 100, f"{stage} {done}/{total}")
+        progress(round(100 * done / total) if total else 100, stage)
 
 
 __all__ = [
     "JobBusy",
+    "JobCancelled",
     "JobOutcome",
     "UpkeepLock",
     "UpkeepReport",
     "evict_ticker",
+    "is_stored",
     "last_success",
     "ranked_tickers",
     "refresh_quotes",

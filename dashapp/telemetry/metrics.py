@@ -23,8 +23,12 @@ from typing import Any
 
 from flask import Flask, Response
 
-# Seconds. Dense below a second, where pages should live; the +Inf bucket catches the rest.
+# Seconds. Dense below a second, where pages should live, down to the millisecond that static
+# files and health checks take (a coarser first bucket makes every fast route read p50 = 2.5 ms);
+# the +Inf bucket catches the rest.
 LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
     0.005,
     0.01,
     0.025,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Container, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, event
 
 PARTS = ("db", "cache", "upstream")
 DASH_CALLBACK_PATH = "/_dash-update-component"
+CALLBACK_PREFIX = "callback "
 
 
 @dataclass
@@ -158,14 +160,45 @@ class TimedProvider:
         return getattr(self.inner, name)
 
 
-def route_label(incoming: Request, callback_outputs: Container[str]) -> str:
-    """The route a request counts under: a Dash callback by its `output` (only outputs the app
-    has, so a client cannot invent labels), otherwise the URL rule that matched."""
+def callback_labels(callback_map: Mapping[str, Any]) -> dict[str, str]:
+    """A readable, unique label per Dash callback, keyed by the output string the browser posts.
+
+    "callback <module>.<function>" (e.g. "callback cache.warm_now") when no other callback has
+    the same; otherwise its outputs with Dash's duplicate-output hashes dropped, and the raw
+    output string as the last resort, so two callbacks never share a label.
+    """
+    named = {key: _function_label(spec) for key, spec in callback_map.items()}
+    uses = Counter(named.values())
+    labels = {
+        key: name if name is not None and uses[name] == 1 else _outputs_label(key)
+        for key, name in named.items()
+    }
+    uses = Counter(labels.values())
+    return {key: label if uses[label] == 1 else key for key, label in labels.items()}
+
+
+def _function_label(spec: Any) -> str | None:
+    function = spec.get("callback") if isinstance(spec, Mapping) else None
+    name = getattr(function, "__name__", None)
+    if not name:
+        return None
+    module = str(getattr(function, "__module__", "") or "").rsplit(".", 1)[-1]
+    return f"{CALLBACK_PREFIX}{module}.{name}" if module else f"{CALLBACK_PREFIX}{name}"
+
+
+def _outputs_label(key: str) -> str:
+    outputs = key.strip(".").split("...") if key.startswith("..") else [key]
+    return CALLBACK_PREFIX + ", ".join(output.split("@", 1)[0] for output in outputs)
+
+
+def route_label(incoming: Request, labels: Mapping[str, str]) -> str:
+    """The route a request counts under: a Dash callback by its label in `labels` (only
+    callbacks the app has, so a client cannot invent labels), otherwise the URL rule matched."""
     if incoming.path.endswith(DASH_CALLBACK_PATH):
         body = incoming.get_json(silent=True)
         output = body.get("output") if isinstance(body, dict) else None
-        if isinstance(output, str) and output in callback_outputs:
-            return output
+        if isinstance(output, str) and output in labels:
+            return labels[output]
         return DASH_CALLBACK_PATH
     if incoming.url_rule is None:
         return "unmatched"
@@ -174,10 +207,21 @@ def route_label(incoming: Request, callback_outputs: Container[str]) -> str:
 
 def install_request_timing(
     server: Flask,
-    callback_outputs: Callable[[], Container[str]],
+    callback_map: Callable[[], Mapping[str, Any]],
     observe: Callable[[str, float], None],
 ) -> None:
-    """Time every request of `server`: a `Server-Timing` header, and `observe(route, seconds)`."""
+    """Time every request of `server`: a `Server-Timing` header, and `observe(route, seconds)`.
+
+    `callback_map()` is the Dash app's callback map; its labels are worked out again only when
+    it changed size (Dash fills it on the first request).
+    """
+    known: dict[str, Any] = {"size": -1, "labels": {}}
+
+    def labels() -> Mapping[str, str]:
+        callbacks = callback_map()
+        if len(callbacks) != known["size"]:
+            known.update(size=len(callbacks), labels=callback_labels(callbacks))
+        return known["labels"]
 
     @server.before_request
     def _start() -> None:
@@ -190,6 +234,6 @@ def install_request_timing(
             return response
         total = timing.elapsed()
         response.headers["Server-Timing"] = server_timing(timing, total)
-        observe(route_label(request, callback_outputs()), total)
+        observe(route_label(request, labels()), total)
         end()
         return response

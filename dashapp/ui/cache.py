@@ -5,9 +5,15 @@ Reads come from `services.cache_status` (database and shared state only). Refres
 and warming everything run as background callbacks through `services.upkeep`, the same code,
 price store and locks as the clock process; evicting asks for confirmation first. Every value
 reaches the page as text: tickers and error messages are never rendered as HTML.
+
+A background callback runs in a thread, which cannot be killed: cancelling a warm also marks it
+cancelled in the shared cache, and the warm stops at its next batch (recorded as cancelled).
 """
 
 from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -21,8 +27,11 @@ from dashapp.services.context import AppContext
 from dashapp.services.upkeep import (
     InvalidTicker,
     JobBusy,
+    JobCancelled,
     UpkeepReport,
     evict_ticker,
+    is_stored,
+    parse_ticker,
     refresh_ticker,
     run_job,
 )
@@ -34,6 +43,12 @@ REFRESH_EVERY_MS = 15_000
 HIDDEN = {"visibility": "hidden"}
 VISIBLE = {"visibility": "visible"}
 OUTCOME_COLORS = {"ok": "#198754", "empty": "#6c757d", "http_429": "#fd7e14", "timeout": "#ffc107"}
+CHART_HOURS = 24
+HOUR_MS = 3_600_000
+# The page's running warm on this host, and the flag its Cancel button raises.
+PAGE_WARM_KEY = "cache-page:warm"
+WARM_CANCEL_KEY = "cache-page:cancel-warm:{token}"
+WARM_FLAG_SECONDS = 86_400
 
 
 def layout(app_context: AppContext) -> html.Div:
@@ -58,19 +73,26 @@ def layout(app_context: AppContext) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Graph(id="cache-upstream-chart", figure=upstream_figure(view.upstream)),
-                        md=7,
+                        dcc.Graph(
+                            id="cache-upstream-chart",
+                            figure=upstream_figure(view.upstream, view.now),
+                        ),
+                        lg=6,
                     ),
                     dbc.Col(
                         [
                             html.H6("Recent job runs"),
                             html.Div(_job_table(view.job_runs), id="cache-jobs"),
                         ],
-                        md=5,
+                        lg=6,
                     ),
                 ]
             ),
-            html.H6("Latency per route (all processes, since they started)", className="mt-3"),
+            html.H6(
+                "Latency per route or callback (all processes since they started; "
+                "quantiles interpolated within histogram buckets)",
+                className="mt-3",
+            ),
             html.Div(_latency_table(view.latencies), id="cache-latency"),
             dcc.Interval(id="cache-tick", interval=REFRESH_EVERY_MS),
             dcc.Store(id="cache-version", data=0),
@@ -95,7 +117,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         return (
             _overview(view),
             _grid_rows(view.tickers),
-            upstream_figure(view.upstream),
+            upstream_figure(view.upstream, view.now),
             _job_table(view.job_runs),
             _latency_table(view.latencies),
         )
@@ -143,7 +165,16 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             return False, no_update, no_update
         if not (ticker or "").strip():
             return False, no_update, _alert("Type or click the ticker to evict first.", "warning")
-        name = ticker.strip().upper()
+        try:
+            name = parse_ticker(ticker)
+        except InvalidTicker:
+            return False, no_update, _alert("That is not a ticker symbol.", "warning")
+        if not is_stored(app_context, name):
+            return (
+                False,
+                no_update,
+                _alert(f"{name} is not in the cache: nothing to evict.", "info"),
+            )
         question = f"Forget every stored bar, quote and coverage row of {name}? The next fill fetches it again."
         return True, question, no_update
 
@@ -182,17 +213,29 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     )
     def warm_now(set_progress, _clicks, version):
         set_progress((0, "starting"))
+        token = secrets.token_hex(8)
+        cache = app_context.cache
+
+        def progress(percent: int, stage: str) -> None:
+            # Called first once the warm holds its lock: from then on Cancel can reach it.
+            if percent == 0:
+                cache.set(PAGE_WARM_KEY, token, expire=WARM_FLAG_SECONDS)
+            if cache.get(WARM_CANCEL_KEY.format(token=token)):
+                raise JobCancelled
+            set_progress((percent, f"{stage} · {percent} %"))
+
         try:
-            outcome = run_job(
-                app_context,
-                "warm",
-                trigger="page",
-                progress=lambda percent, stage: set_progress((percent, f"{stage} · {percent} %")),
-            )
+            outcome = run_job(app_context, "warm", trigger="page", progress=progress)
         except JobBusy:
             return _alert(
                 "A warm is already running; its progress is in the job list.", "info"
             ), no_update
+        except JobCancelled:
+            return _alert("Warm cancelled.", "info"), (version or 0) + 1
+        finally:
+            with cache.transact():
+                if cache.get(PAGE_WARM_KEY) == token:
+                    cache.delete(PAGE_WARM_KEY)
         report = outcome.report
         text = (
             f"Warm {outcome.status}: {report.tickers} tickers, {len(report.fetched)} fetched, "
@@ -201,25 +244,49 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         color = "success" if outcome.status == "succeeded" else "danger"
         return _alert(text, color), (version or 0) + 1
 
+    @app.callback(
+        Output("cache-message", "children", allow_duplicate=True),
+        Input("cache-warm-cancel", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def cancel_warm(_clicks):
+        token = app_context.cache.get(PAGE_WARM_KEY)
+        if token is None:
+            return _alert("No warm started from this page is running.", "info")
+        app_context.cache.set(WARM_CANCEL_KEY.format(token=token), True, expire=WARM_FLAG_SECONDS)
+        return _alert("Warm cancelled: it stops after the batch it is on.", "info")
 
-def upstream_figure(upstream: pd.DataFrame) -> go.Figure:
-    """Upstream requests per hour over the last day, stacked by outcome."""
+
+def upstream_figure(upstream: pd.DataFrame, now: datetime) -> go.Figure:
+    """Upstream requests per hour over the last CHART_HOURS hours up to `now`, stacked by
+    outcome; the x axis always spans those hours, one bar slot per hour."""
+    current_hour = pd.Timestamp(now).tz_convert("UTC").floor("h")
+    first_hour = current_hour - timedelta(hours=CHART_HOURS - 1)
     fig = go.Figure()
     for outcome, rows in upstream.groupby("outcome", sort=True):
         fig.add_trace(
             go.Bar(
-                x=rows["hour"],
+                # A bar covers its hour: centred half an hour after the hour starts.
+                x=rows["hour"] + timedelta(minutes=30),
                 y=rows["requests"],
+                width=HOUR_MS * 0.9,
                 name=str(outcome),
                 marker_color=OUTCOME_COLORS.get(str(outcome)),
+                hovertemplate="%{y} requests, %{x|%H}:00 UTC<extra>%{fullData.name}</extra>",
             )
         )
     fig.update_layout(
-        title="Upstream requests per hour (last 24 h)",
+        title="Upstream requests per hour (last 24 h, UTC)",
         barmode="stack",
         margin={"l": 40, "r": 10, "t": 50, "b": 30},
         legend={"orientation": "h"},
         template="plotly_white",
+        xaxis={
+            "type": "date",
+            "range": [first_hour, current_hour + timedelta(hours=1)],
+            "dtick": 3 * HOUR_MS,
+            "tickformat": "%H:%M<br>%b %d",
+        },
         yaxis={"title": "requests", "rangemode": "tozero"},
     )
     if upstream.empty:
@@ -328,10 +395,13 @@ def _overview(view: CacheSnapshot) -> dbc.Row:
     )
 
 
-def _hit_rate(rate: HitRate) -> str:
+def _hit_rate(rate: HitRate) -> str | list:
     if rate.rate is None:
         return "no lookups"
-    return f"{rate.rate:.1%} ({rate.hits} hits, {rate.misses} misses)"
+    counts = html.Span(
+        f"({rate.hits:,} hits, {rate.misses:,} misses)", className="small text-muted"
+    )
+    return [f"{rate.rate:.1%} ", counts]
 
 
 def _breakers(rows: list[dict]) -> str:
@@ -374,7 +444,7 @@ def _column_defs() -> list[dict]:
             "type": "numericColumn",
             "filter": "agNumberColumnFilter",
         },
-        {"field": "last_fetched", "headerName": "Last fetched", "minWidth": 150},
+        {"field": "last_fetched", "headerName": "Last fetched", "minWidth": 195},
         {"field": "source", "headerName": "Source"},
         {
             "field": "state",
@@ -394,6 +464,7 @@ def _column_defs() -> list[dict]:
         {
             "field": "consecutive_errors",
             "headerName": "Errors in a row",
+            "minWidth": 140,
             "type": "numericColumn",
             "filter": "agNumberColumnFilter",
         },
@@ -404,9 +475,7 @@ def _job_table(runs: list[JobRunRow]) -> dbc.Table | html.Div:
     if not runs:
         return html.Div("No job has run yet.", className="text-muted small")
     header = html.Thead(
-        html.Tr(
-            [html.Th(t) for t in ("Job", "Trigger", "Started", "Finished", "Status", "Progress")]
-        )
+        html.Tr([html.Th(t) for t in ("Job", "Trigger", "Started", "Took", "Status", "Progress")])
     )
     body = html.Tbody(
         [
@@ -414,17 +483,39 @@ def _job_table(runs: list[JobRunRow]) -> dbc.Table | html.Div:
                 [
                     html.Td(run.job),
                     html.Td(run.trigger),
-                    html.Td(timestamp(run.started_at)),
-                    html.Td(timestamp(run.finished_at) if run.finished_at else "—"),
+                    html.Td(timestamp(run.started_at), className="text-nowrap"),
+                    html.Td(_took(run)),
                     html.Td(run.status, className=f"job-status job-{run.status}"),
-                    html.Td(f"{run.progress:.0f} % {run.stage}"),
+                    html.Td(_run_progress(run), className="small"),
                 ],
                 className="job-run",
             )
             for run in runs
         ]
     )
-    return dbc.Table([header, body], size="sm", striped=True, id="cache-jobs-table")
+    return dbc.Table(
+        [header, body], size="sm", striped=True, responsive=True, id="cache-jobs-table"
+    )
+
+
+def _took(run: JobRunRow) -> str:
+    if run.finished_at is None:
+        return "—"
+    seconds = (run.finished_at - run.started_at).total_seconds()
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _run_progress(run: JobRunRow) -> str:
+    """A running job's percent and stage; a finished one's counts, or why it stopped."""
+    if run.status in ("running", "interrupted"):
+        return f"{run.progress:.0f} % · {run.stage}"
+    detail = run.detail
+    if "tickers" not in detail:
+        return f"{run.progress:.0f} % · {detail.get('error', run.stage)}"
+    text = f"{detail['tickers']} tickers, {detail['fetched']} fetched, {detail['failed']} failed"
+    if detail.get("backtests_warmed"):
+        text += f", {detail['backtests_warmed']} backtests"
+    return text
 
 
 def _latency_table(rows: list[RouteLatency]) -> dbc.Table | html.Div:
@@ -438,10 +529,11 @@ def _latency_table(rows: list[RouteLatency]) -> dbc.Table | html.Div:
             html.Tr(
                 [
                     html.Td(row.route, className="text-break"),
-                    html.Td(f"{row.count:,}"),
-                    html.Td(_ms(row.p50)),
-                    html.Td(_ms(row.p95)),
-                    html.Td(_ms(row.p99)),
+                    html.Td(f"{row.count:,}", className="text-end"),
+                    *(
+                        html.Td(_ms(value), className="text-end text-nowrap")
+                        for value in (row.p50, row.p95, row.p99)
+                    ),
                 ]
             )
             for row in rows

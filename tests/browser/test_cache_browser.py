@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +17,22 @@ from dashapp.services.upkeep import run_job
 pytestmark = pytest.mark.browser
 
 ROWS = "#cache-grid .cache-row"
+
+
+class GatedProvider:
+    """The app's provider, with history requests held until the test opens the gate."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.gate = threading.Event()
+
+    def history(self, *args: Any, **kwargs: Any) -> Any:
+        assert self.gate.wait(60), "the test never opened the gate"
+        return self.inner.history(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def cell(page, ticker: str, column: str):
@@ -39,6 +57,16 @@ def test_cache_page_shows_stored_tickers_and_its_actions_work(live_apps, page, c
     assert page.inner_text("#cache-hit-day").startswith("0.0% (0 hits, 10 misses)")
     assert "warm" in page.inner_text("#cache-jobs-table")
     assert page.locator("#cache-upstream-chart .trace").count() == 1
+
+    # A ticker the cache does not hold: nothing to confirm, nothing removed.
+    page.fill("#cache-ticker", "nope")
+    page.click("#cache-evict")
+    page.wait_for_function(
+        "document.querySelector('#cache-message').innerText.includes('nothing to evict')",
+        timeout=10_000,
+    )
+    assert page.inner_text("#cache-message") == "NOPE is not in the cache: nothing to evict."
+    assert not page.is_visible("#cache-evict-question")
 
     # Evict SPY, chosen by clicking its row, after confirming in the dialog.
     cell(page, "SPY", "ticker").click()
@@ -78,3 +106,39 @@ def test_cache_page_shows_stored_tickers_and_its_actions_work(live_apps, page, c
             run.detail["trigger"] for run in session.scalars(select(JobRun).order_by(JobRun.id))
         ]
     assert triggers == ["test", "page"]
+
+
+def test_cancelling_a_warm_from_the_page_stops_it_and_records_it_cancelled(live_apps, page):
+    app = live_apps.build()
+    context = context_of(app)
+    gated = GatedProvider(context.store.provider)
+    context.store.provider = gated
+    url = live_apps.serve(app)
+
+    page.goto(f"{url}/cache")
+    page.wait_for_selector("#cache-warm", timeout=15_000)
+    page.click("#cache-warm")
+    # The warm holds its lock and waits on its first fetch: the progress bar and Cancel show.
+    page.wait_for_selector("#cache-warm-progress", state="visible", timeout=15_000)
+    page.wait_for_function("!document.querySelector('#cache-warm-cancel').disabled", timeout=15_000)
+    page.wait_for_function(
+        "document.querySelector('#cache-warm-progress').innerText.startsWith('starting')",
+        timeout=15_000,
+    )
+    page.click("#cache-warm-cancel")
+    page.wait_for_function(
+        "document.querySelector('#cache-message').innerText.startsWith('Warm cancelled')",
+        timeout=15_000,
+    )
+    gated.gate.set()
+
+    # The bars already asked for arrive; the warm stops before its backtests.
+    page.wait_for_function(
+        "document.querySelector('#cache-jobs-table .job-cancelled') !== null", timeout=30_000
+    )
+    with context.db.session() as session:
+        [run] = session.scalars(select(JobRun)).all()
+    assert (run.job, run.status, run.detail["trigger"]) == ("warm", "cancelled", "page")
+    assert run.detail["stage"] == "cancelled"
+    assert page.inner_text("#cache-warm") == "Warm everything now"
+    assert page.is_enabled("#cache-warm")

@@ -53,6 +53,10 @@ def test_a_second_clock_stands_by_until_the_first_is_gone(app_context, clock):
     standby = JobClock(app_context, sleep=sleep, run=ran.append, say=said.append)
 
     assert standby.serve(max_jobs=2) == 2
-    assert said[:2] == ["another clock process is scheduling; standing by", "slept 30 s"]
+    assert said[:3] == [
+        "another clock process is scheduling; standing by",
+        "slept 30 s",
+        "scheduling: refresh at 2024-12-04 15:02:00 UTC, warm at 2024-12-04 15:02:00 UTC",
+    ]
     # Taking over mid-session with nothing run since Tuesday: warm, then refresh, at once.
     assert ran == ["warm", "refresh"]

@@ -73,10 +73,13 @@ def test_run_warm_prints_progress_and_records_the_run(app_context, settings):
     finished = run_cli(settings, "--run", "warm")
 
     assert finished.returncode == 0, finished.stderr
-    # No portfolios yet: the ten suggested benchmark ETFs, one batch.
+    # No portfolios yet: the ten suggested benchmark ETFs, one batch of bars, then their
+    # default backtests one ticker at a time; 20 steps in all, so each backtest is 5 %.
     assert finished.stdout.splitlines() == [
-        "warm: 100% daily bars 10/10",
-        "warm: succeeded (run 1): 10 tickers, 10 fetched, 0 failed",
+        "warm:   0% starting",
+        "warm:  50% daily bars 10/10",
+        *(f"warm: {50 + 5 * done:3d}% backtests {done}/10" for done in range(1, 11)),
+        "warm: succeeded (run 1): 10 tickers, 10 fetched, 0 failed, 20 default backtests cached",
     ]
     [run] = job_runs(app_context)
     assert (run.job, run.status, run.progress) == ("warm", "succeeded", 100.0)
@@ -93,7 +96,7 @@ def test_run_fails_with_a_message_when_every_ticker_failed(app_context, settings
     finished = run_cli(settings, "--run", "refresh")
 
     assert finished.returncode == 1
-    assert finished.stdout.splitlines() == ["refresh: 100% quotes 10/10"]
+    assert finished.stdout.splitlines() == ["refresh:   0% starting", "refresh: 100% quotes 10/10"]
     assert finished.stderr.strip() == ("refresh: failed (run 1): 10 tickers, 0 fetched, 10 failed")
     [run] = job_runs(app_context)
     assert (run.job, run.status) == ("refresh", "failed")
@@ -134,3 +137,64 @@ def test_a_killed_holder_leaves_no_lock_behind(app_context, settings):
     holder.kill()
     holder.join(timeout=60)
     assert not UpkeepLock(app_context).is_held("warm")
+
+
+def start_clock(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "INSTANCE_DIR": str(settings.instance_dir),
+        "CACHE_DIR": str(settings.cache_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(settings.instance_dir / "cli-metrics"),
+        "MARKET_DATA": "demo",
+        "LOG_LEVEL": "WARNING",
+    }
+    with open(log, "wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dashapp.jobs"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for(condition, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not happen within {seconds:g} s")
+
+
+def test_of_two_clock_processes_one_schedules_and_the_other_stands_by(
+    app_context, settings, tmp_path
+):
+    lock = UpkeepLock(app_context)
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = start_clock(settings, first_log)
+    second = None
+    try:
+        wait_for(lambda: lock.is_held("clock"), "the first clock taking the lock")
+        second = start_clock(settings, second_log)
+        wait_for(
+            lambda: "another clock process is scheduling; standing by" in second_log.read_text(),
+            "the second clock standing by",
+        )
+        assert first.poll() is None and second.poll() is None
+    finally:
+        for process in (first, second):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+    # SIGTERM ends a clock cleanly; only the first ever said anything but standing by.
+    assert first.returncode == 0 and second.returncode == 0
+    assert "standing by" not in first_log.read_text()
+    assert set(second_log.read_text().splitlines()) == {
+        "another clock process is scheduling; standing by",
+        "interrupted",
+    }
+    # Whatever the real clock made due ran once, in the first process.
+    assert all(run.detail["trigger"] == "clock" for run in job_runs(app_context))
+    assert len([run for run in job_runs(app_context) if run.job == "warm"]) <= 1

@@ -12,7 +12,10 @@ from dashapp.services.backtests import cached_backtest, default_requests
 from dashapp.services.performance import SUGGESTED_BENCHMARKS
 from dashapp.services.upkeep import (
     JobBusy,
+    JobCancelled,
     UpkeepLock,
+    evict_ticker,
+    is_stored,
     ranked_tickers,
     run_job,
 )
@@ -59,7 +62,22 @@ def test_warm_fills_every_ticker_to_the_last_close_and_records_the_run(app_conte
     tickers = ["AAPL", *BENCHMARKS_BY_NAME]
     assert outcome.status == "succeeded"
     assert sorted(outcome.report.fetched) == sorted(tickers)
-    assert seen == [(100, "daily bars 11/11")]
+    # 11 tickers filled in one batch, then 11 backtested: 22 steps, percent = 100 * done / 22.
+    assert seen == [
+        (0, "starting"),
+        (50, "daily bars 11/11"),
+        (55, "backtests 1/11"),
+        (59, "backtests 2/11"),
+        (64, "backtests 3/11"),
+        (68, "backtests 4/11"),
+        (73, "backtests 5/11"),
+        (77, "backtests 6/11"),
+        (82, "backtests 7/11"),
+        (86, "backtests 8/11"),
+        (91, "backtests 9/11"),
+        (95, "backtests 10/11"),
+        (100, "backtests 11/11"),
+    ]
     coverage = app_context.store.coverage(tickers)
     # The clock stands on Wednesday 2024-12-04 after the close: that session is the last.
     assert {row.last_date for row in coverage.values()} == {date(2024, 12, 4)}
@@ -111,3 +129,33 @@ def test_a_job_already_running_is_not_started_twice(app_context):
             run_job(app_context, "warm", trigger="test")
     with app_context.db.session() as session:
         assert session.scalars(select(JobRun)).all() == []
+
+
+def test_a_warm_asked_to_stop_stops_between_stages_and_is_recorded_cancelled(app_context):
+    def stop_after_the_bars(percent: int, stage: str) -> None:
+        if stage.startswith("daily bars"):
+            raise JobCancelled
+
+    with pytest.raises(JobCancelled):
+        run_job(app_context, "warm", trigger="test", progress=stop_after_the_bars)
+
+    with app_context.db.session() as session:
+        run = session.scalars(select(JobRun)).one()
+    assert (run.status, run.progress) == ("cancelled", 50.0)
+    assert run.detail["error"] == "cancelled by request"
+    # The bars are in; no backtest was computed; the lock is free for the next warm.
+    spy_defaults = default_requests(["SPY"])
+    assert not any(cached_backtest(app_context, request) for request in spy_defaults)
+    assert run_job(app_context, "warm", trigger="test").status == "succeeded"
+
+
+def test_a_ticker_is_stored_by_its_bars_or_its_quote_until_evicted(app_context):
+    today = app_context.clock.now().date()
+    app_context.store.fill(["SPY"], date(2024, 11, 25), today)
+    app_context.store.refresh_quotes(["VTI"])
+
+    assert (is_stored(app_context, "SPY"), is_stored(app_context, "VTI")) == (True, True)
+    assert is_stored(app_context, "QQQ") is False
+    assert evict_ticker(app_context, " vti ") == "VTI"
+    assert is_stored(app_context, "VTI") is False
+    assert is_stored(app_context, "SPY") is True

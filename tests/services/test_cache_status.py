@@ -10,6 +10,7 @@ from dashapp.db.models import JobRun
 from dashapp.services import cache_status
 from dashapp.services.upkeep import UpkeepLock, refresh_ticker
 from dashapp.telemetry import metrics
+from dashapp.ui.cache import upstream_figure
 
 START = date(2024, 11, 25)
 WEDNESDAY = date(2024, 12, 4)
@@ -94,3 +95,22 @@ def test_snapshot_reads_breaker_and_budget(app_context, clock):
     )
     assert view.budgets == [{"provider": "demo", "tokens_left": 120.0, "capacity": 120.0}]
     assert view.now == datetime(2024, 12, 4, 22, 0, 15, tzinfo=UTC)
+
+
+def test_upstream_chart_spans_the_last_day_with_one_slot_per_hour(app_context, clock):
+    app_context.store.fill(["SPY", "QQQ"], START, WEDNESDAY)
+    clock.advance(timedelta(minutes=45))
+
+    figure = upstream_figure(cache_status.upstream_by_hour(app_context), clock.now())
+
+    # 22:45 on 4 December: the axis runs from 23:00 the day before to the end of this hour,
+    # whatever hours had requests, so a single busy hour is one narrow bar, not the whole width.
+    assert list(figure.layout.xaxis.range) == [
+        pd.Timestamp("2024-12-03 23:00", tz="UTC"),
+        pd.Timestamp("2024-12-04 23:00", tz="UTC"),
+    ]
+    [bars] = figure.data
+    assert (bars.name, list(bars.y)) == ("ok", [2])
+    # Plotly keeps the instants as UTC wall times without a zone.
+    assert list(pd.to_datetime(bars.x)) == [pd.Timestamp("2024-12-04 22:30")]
+    assert bars.width == 0.9 * 3_600_000

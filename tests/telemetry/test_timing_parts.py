@@ -50,3 +50,25 @@ def test_header_rounds_parts_down_and_the_total_up():
     assert timing.server_timing(measured, total=0.0020001) == (
         "db;dur=1.234, cache;dur=0.001, upstream;dur=0.000, compute;dur=0.763, total;dur=2.001"
     )
+
+
+def render() -> None:
+    """Stands in for a callback function; only its name and module matter."""
+
+
+def draw() -> None:
+    """A second callback function."""
+
+
+def test_callbacks_are_labelled_by_function_and_by_outputs_when_names_collide():
+    callback_map = {
+        "page-content.children": {"callback": render},
+        "..chart.figure...table.children..": {"callback": draw},
+        "..chart.figure@0a1b2c...message.children..": {"callback": draw},
+    }
+    assert timing.callback_labels(callback_map) == {
+        "page-content.children": "callback test_timing_parts.render",
+        # Two callbacks named draw: their outputs tell them apart, without Dash's hashes.
+        "..chart.figure...table.children..": "callback chart.figure, table.children",
+        "..chart.figure@0a1b2c...message.children..": "callback chart.figure, message.children",
+    }
