@@ -1,5 +1,8 @@
-"""The seeded demo portfolio: a dozen holdings bought over several years, with a dividend payer,
-a partial sale and stocks that split, so a person without internet sees a full dashboard."""
+"""The seeded demo portfolio: a dozen holdings bought over several years, with dividends, a
+partial sale and stocks that split, so a person without internet sees a full dashboard.
+
+Every dividend is recorded except JNJ's, on purpose: its transactions page then proposes them,
+as it would for a ledger imported from a broker export that lacks them."""
 
 from __future__ import annotations
 
@@ -12,11 +15,11 @@ from sqlalchemy import select
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.demo import DemoMarket
 from dashapp.services.context import AppContext
+from dashapp.services.performance import DEFAULT_BENCHMARKS
 from dashapp.services.portfolios import first_trade_date, held_tickers
 
 DEMO_PORTFOLIO_NAME = "Demo portfolio"
-DEFAULT_BENCHMARKS = ("SPY", "QQQ", "VTI")
-DIVIDEND_TICKERS = ("KO", "SCHD")
+UNRECORDED_DIVIDENDS = ("JNJ",)
 # (trade date, kind, ticker, shares). Prices come from the demo market's close on that day.
 DEMO_TRADES: tuple[tuple[date, str, str, float], ...] = (
     (date(2019, 3, 15), "BUY", "AAPL", 40),
@@ -97,7 +100,8 @@ def demo_ledger(market: DemoMarket, today: date) -> pd.DataFrame:
 
 
 def _corporate_actions(trades: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
-    """SPLIT rows for every split of a held ticker and DIVIDEND rows for the dividend payers."""
+    """SPLIT rows for every split of a held ticker and DIVIDEND rows for every dividend paid on
+    shares held, except UNRECORDED_DIVIDENDS'."""
     signed = trades.assign(delta=np.where(trades["kind"] == "SELL", -1.0, 1.0) * trades["quantity"])
     held = bars[bars["ticker"].isin(trades["ticker"])]
     held = held.merge(signed[["ticker", "date", "delta"]], on=["ticker", "date"], how="left")
@@ -109,7 +113,7 @@ def _corporate_actions(trades: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame
     held["shares_before"] = split_factor * scaled_trades - held["delta"]
     splits = held[(held["split_ratio"] != 1.0) & (held["shares_before"] > 0)]
     dividends = held[
-        held["ticker"].isin(DIVIDEND_TICKERS)
+        ~held["ticker"].isin(UNRECORDED_DIVIDENDS)
         & (held["raw_dividend"] > 0)
         & (held["shares_before"] > 0)
     ]
