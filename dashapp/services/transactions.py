@@ -120,18 +120,6 @@ class TransactionRow:
     currency: str
     note: str
 
-    def as_draft(self) -> TransactionDraft:
-        return TransactionDraft(
-            trade_date=self.trade_date,
-            kind=self.kind,
-            ticker=self.ticker,
-            quantity=self.quantity,
-            price=self.price,
-            fees=self.fees,
-            currency=self.currency,
-            note=self.note,
-        )
-
 
 @dataclass(frozen=True)
 class CleanTransaction:
