@@ -33,6 +33,25 @@ def export_csv(ctx: AppContext, portfolio_id: int) -> str:
     return buffer.getvalue()
 
 
+def import_limit_warning(ctx: AppContext, exported_csv: str) -> str | None:
+    """A sentence for the user when the exported CSV is more than one import takes
+    (`max_import_rows` data rows, `max_import_bytes` bytes as downloaded, BOM included), so
+    the file they download is not silently one that its own import refuses; else None."""
+    settings = ctx.settings
+    rows = sum(1 for _ in csv.reader(io.StringIO(exported_csv, newline=""))) - 1
+    size = len(exported_csv.encode("utf-8-sig"))
+    if rows > settings.max_import_rows:
+        excess = f"{rows:,} transactions, more than the {settings.max_import_rows:,} rows"
+    elif size > settings.max_import_bytes:
+        excess = f"{size:,} bytes, more than the {settings.max_import_bytes:,} bytes"
+    else:
+        return None
+    return (
+        f"This export holds {excess} one import takes: to import it again, split it into "
+        "smaller files (keep the header row in each)."
+    )
+
+
 def export_json(ctx: AppContext, portfolio_id: int) -> str:
     """The portfolio and its ledger as a JSON document:
     {"format", "format_version", "portfolio": {"name", "base_currency", "version"},

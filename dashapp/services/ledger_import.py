@@ -21,9 +21,13 @@ Formats, told apart by their header row:
   is a description: it goes into the note), currency = Currency, fees = Fee.
 
 Any file a spreadsheet writes is read: UTF-8 with or without BOM, UTF-16 or UTF-32 with BOM,
-else cp1252 (latin-1 as last resort); cells separated by , ; or tab (found from the header; an
+else cp1252 (latin-1 as last resort). A file that mixes UTF-8 rows with rows in another
+encoding is refused at the row of its first byte that is not UTF-8, never decoded as mojibake;
+cells separated by , ; or tab (found from the header; an
 Excel `sep=` first line is honoured); CRLF or LF line ends. A ';' file whose numbers contain a
-decimal comma ("12,5") is read with decimal commas and '.' thousands separators. Binary data
+decimal comma ("12,5") is read with decimal commas and '.' thousands separators. A column
+named twice in the header, and a quote that is never closed (which would swallow the rows
+after it into one cell), are errors that name the columns or the row. Binary data
 (NUL bytes, more than one control character in a hundred) is refused with a message, never
 an exception; a stray control character is reported by the field it is in. A leading
 apostrophe that `export_csv` put before a cell starting with = + - @ tab or CR (formula
@@ -64,6 +68,10 @@ from dashapp.services.transactions import (
 
 DELIMITERS = (",", ";", "\t")
 NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
+# A well-formed UTF-8 sequence of a character past ASCII (2 to 4 bytes).
+UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 @dataclass(frozen=True)
@@ -246,6 +254,7 @@ def parse_ledger_file(raw: bytes, max_bytes: int, max_rows: int) -> ParsedFile:
             ]
         )
     names = [_header_name(cell) for cell in header]
+    _refuse_repeated_columns(start + 1, header, names)
     parsed = ParsedFile(fmt.name, fmt.label, labels=dict(fmt.labels))
     width = len(names)
     mapped: list[tuple[int, dict[str, str]]] = []
@@ -293,12 +302,7 @@ def decode_text(raw: bytes) -> str:
     else:
         if b"\x00" in raw:
             raise LedgerError([_binary_error()])
-        for encoding in ("utf-8", "cp1252", "latin-1"):
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            break
+        text = _single_byte_or_utf8(raw)
     controls = sum(
         1 for char in text if unicodedata.category(char) in ("Cc", "Cs") and char not in "\t\r\n"
     )
@@ -433,10 +437,61 @@ FORMATS = (
 
 
 def _records(text: str, delimiter: str | None) -> list[list[str]]:
+    """The file's records. Strict quoting: a quote that is never closed, or a closing quote
+    followed by more text, would otherwise swallow the following rows into one cell."""
+    records: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ",", strict=True)
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ","))
+        records.extend(reader)
     except csv.Error as error:
-        raise LedgerError([_file_error(f"not a readable CSV file ({error})")]) from None
+        reason = str(error)
+        # The record being read when the reader gave up is the one whose quote opened.
+        row = len(records) + 1
+        if reason == "unexpected end of data":
+            message = "row: a quoted cell starts here and its closing quote never comes"
+        elif reason.endswith("expected after '\"'"):
+            message = (
+                "row: a quoted cell starting here is followed by more text before the next "
+                'separator; a quote inside a quoted cell is written twice ("")'
+            )
+        else:
+            raise LedgerError([_file_error(f"not a readable CSV file ({reason})")]) from None
+        raise LedgerError([RowError(row, "row", message)]) from None
+    return records
+
+
+def _single_byte_or_utf8(raw: bytes) -> str:
+    """UTF-8 when the whole file is UTF-8; else cp1252 (latin-1 as last resort), unless some of
+    its bytes are UTF-8 text: then the file mixes encodings (rows pasted from two sources), and
+    decoding it either way would turn some of its words into mojibake ("CafÃ©"), so it is
+    refused at the row of its first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        first_bad = error.start
+    if UTF8_MULTIBYTE.search(raw):
+        prefix = raw[:first_bad].decode("utf-8", errors="replace")
+        raise LedgerError(
+            [
+                RowError(
+                    _row_of_offset(prefix),
+                    "row",
+                    f"row: the file is UTF-8 elsewhere but byte 0x{raw[first_bad]:02X} here is "
+                    "in another encoding: save the whole file as UTF-8 and import it again",
+                )
+            ]
+        )
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _row_of_offset(prefix: str) -> int:
+    """The spreadsheet row in which the text after `prefix` lies (the sep= line is no row)."""
+    text = _without_excel_separator(prefix)
+    # A sentinel cell makes the partial record at the end count even when `prefix` ends a line.
+    return len(list(csv.reader(io.StringIO(text + "x", newline=""))))
 
 
 def _without_excel_separator(text: str) -> str:
@@ -527,6 +582,29 @@ def _duplicates(
                 )
             )
     return warnings
+
+
+def _refuse_repeated_columns(row: int, header: Sequence[str], names: Sequence[str]) -> None:
+    """A column named twice would be read from one of its copies only: say which ones."""
+    seen: dict[str, int] = {}
+    for name in names:
+        if name:
+            seen[name] = seen.get(name, 0) + 1
+    repeated = [name for name, count in seen.items() if count > 1]
+    if repeated:
+        shown = ", ".join(
+            next(cell.strip() for cell, n in zip(header, names, strict=True) if n == name)
+            for name in repeated
+        )
+        raise LedgerError(
+            [
+                RowError(
+                    row,
+                    "header",
+                    f"header: names {shown} more than once; keep one column of each name",
+                )
+            ]
+        )
 
 
 def _file_error(reason: str) -> RowError:

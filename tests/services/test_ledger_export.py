@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from dashapp.services.demo import seed_demo_portfolio
-from dashapp.services.ledger_export import csv_number, export_csv, export_json, neutralise
-from dashapp.services.ledger_import import import_transactions, unneutralise
+from dashapp.services.ledger_export import (
+    csv_number,
+    export_csv,
+    export_json,
+    import_limit_warning,
+    neutralise,
+)
+from dashapp.services.ledger_import import ImportTooLarge, import_transactions, unneutralise
 from dashapp.services.portfolios import create_portfolio
 from dashapp.services.transactions import TransactionDraft, add_transaction, list_transactions
 
@@ -123,3 +130,34 @@ def test_json_export_carries_the_portfolio_and_every_value(app_context, portfoli
         "currency": "USD",
         "note": "=1+2",
     }
+
+
+def test_an_export_larger_than_one_import_warns_and_one_at_the_limit_does_not(
+    app_context, portfolio_id
+):
+    at_limit = export_csv(app_context, portfolio_id)
+    app_context.settings = replace(app_context.settings, max_import_rows=4)
+    assert import_limit_warning(app_context, at_limit) is None
+    copy = create_portfolio(app_context, "At the limit").id
+    assert import_transactions(app_context, copy, at_limit.encode(), "x.csv").imported == 4
+
+    add_transaction(
+        app_context, portfolio_id, TransactionDraft("2024-03-04", "FEE", None, "0", "0", "1")
+    )
+    over = export_csv(app_context, portfolio_id)
+    assert import_limit_warning(app_context, over) == (
+        "This export holds 5 transactions, more than the 4 rows one import takes: to import it "
+        "again, split it into smaller files (keep the header row in each)."
+    )
+    with pytest.raises(ImportTooLarge):
+        import_transactions(app_context, copy, over.encode(), "x.csv")
+
+
+def test_an_export_over_the_byte_limit_warns(app_context, portfolio_id):
+    exported = export_csv(app_context, portfolio_id)
+    size = len(exported.encode("utf-8-sig"))
+    app_context.settings = replace(app_context.settings, max_import_bytes=size - 1)
+    assert import_limit_warning(app_context, exported) == (
+        f"This export holds {size:,} bytes, more than the {size - 1:,} bytes one import takes: "
+        "to import it again, split it into smaller files (keep the header row in each)."
+    )

@@ -456,3 +456,85 @@ def test_a_eur_portfolio_takes_eur_rows_and_names_its_currency_when_refusing_oth
         )
     ]
     assert len(list_transactions(app_context, portfolio_id)) == 3
+
+
+def test_a_column_named_twice_is_an_error_naming_it(app_context, portfolio_id):
+    raw = b"date,type,ticker,quantity,price,fees,currency,note,Price\n" + (
+        b"2024-03-01,BUY,KO,10,60.5,0,USD,,61\n"
+    )
+    assert import_errors(app_context, portfolio_id, raw) == [
+        RowError(1, "header", "header: names price more than once; keep one column of each name")
+    ]
+    assert preview_import(app_context, portfolio_id, raw, "x.csv").errors[0].row == 1
+    assert stored(app_context, portfolio_id) == []
+
+
+def test_an_unterminated_quote_is_an_error_at_its_row_not_a_swallowed_row(
+    app_context, portfolio_id
+):
+    raw = ours(
+        "2024-03-01,BUY,KO,10,60.5,0,USD,first",
+        '2024-03-01,BUY,KO,1,60.5,0,USD,"a note with one quote',
+        "2024-03-04,BUY,PEP,2,170,0,USD,would vanish into the note",
+    )
+    assert import_errors(app_context, portfolio_id, raw) == [
+        RowError(3, "row", "row: a quoted cell starts here and its closing quote never comes")
+    ]
+    assert stored(app_context, portfolio_id) == []
+
+
+def test_a_quote_closed_in_a_later_row_is_an_error_at_the_row_it_opened(app_context, portfolio_id):
+    raw = ours(
+        '2024-03-01,BUY,KO,1,60.5,0,USD,"stray',
+        '2024-03-04,BUY,PEP,2,170,0,USD,"closed" here',
+    )
+    [error] = import_errors(app_context, portfolio_id, raw)
+    assert (error.row, error.column) == (2, "row")
+    assert "followed by more text" in error.message
+
+
+def test_a_quoted_note_over_two_lines_is_still_one_cell(app_context, portfolio_id):
+    raw = ours('2024-03-01,BUY,KO,1,60.5,0,USD,"two\nlines"', "2024-03-04,BUY,PEP,2,170,0,USD,")
+    import_transactions(app_context, portfolio_id, raw, "ledger.csv")
+    assert [row[-1] for row in stored(app_context, portfolio_id)] == ["two\nlines", ""]
+
+
+def test_a_file_mixing_utf8_and_cp1252_rows_is_refused_at_the_first_cp1252_row(
+    app_context, portfolio_id
+):
+    raw = (
+        ours("2024-03-01,BUY,KO,1,60.5,0,USD,Café", "2024-03-01,BUY,KO,1,60.5,0,USD,plain")
+        + "2024-03-04,BUY,PEP,2,170,0,USD,Café\n".encode("cp1252")
+        + "2024-03-05,BUY,PEP,2,170,0,USD,Café\n".encode()
+    )
+    assert import_errors(app_context, portfolio_id, raw) == [
+        RowError(
+            4,
+            "row",
+            "row: the file is UTF-8 elsewhere but byte 0xE9 here is in another encoding: "
+            "save the whole file as UTF-8 and import it again",
+        )
+    ]
+    assert stored(app_context, portfolio_id) == []
+
+
+def test_a_mixed_file_after_an_excel_sep_line_counts_rows_as_the_spreadsheet_does(
+    app_context, portfolio_id
+):
+    raw = b"sep=,\n" + ours("2024-03-01,BUY,KO,1,60.5,0,USD,Café") + "Zoë\n".encode("cp1252")
+    assert [e.row for e in import_errors(app_context, portfolio_id, raw)] == [3]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_a_file_in_one_encoding_is_never_mojibake(app_context, portfolio_id, encoding):
+    raw = (HEADER + "\n2024-03-01,BUY,KO,1,60.5,0,USD,Café Zoë naïve €\n").encode(encoding)
+    import_transactions(app_context, portfolio_id, raw, "ledger.csv")
+    assert stored(app_context, portfolio_id)[0][-1] == "Café Zoë naïve €"
+
+
+def test_the_row_limit_counts_data_rows_not_the_header(app_context, portfolio_id):
+    app_context.settings = replace(app_context.settings, max_import_rows=2)
+    rows = ["2024-03-01,BUY,AAPL,1,100,0,USD,"] * 2
+    # Header, two data rows and blank lines: exactly at the limit.
+    raw = ours(*rows).replace(b"\n", b"\n\n")
+    assert import_transactions(app_context, portfolio_id, raw, "x.csv").imported == 2
