@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from celery import Celery
-from dash import CeleryManager, Dash
+from dash import Dash
 from flask import Flask
 
 from dashapp.api.backtests import backtest_blueprint
@@ -25,7 +25,7 @@ from dashapp.telemetry.timing import (
     install_request_timing,
 )
 from dashapp.ui import shell
-from dashapp.ui.background_jobs import ThreadedDiskcacheManager
+from dashapp.ui.background_jobs import PerRequestCeleryManager, ThreadedDiskcacheManager
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 CONTEXT_KEY = "stocktracker"
@@ -49,7 +49,7 @@ def create_app(
     server.secret_key = settings.secret_key
     server.extensions[CONTEXT_KEY] = app_context
     manager = _background_manager(app_context)
-    if isinstance(manager, CeleryManager):
+    if isinstance(manager, PerRequestCeleryManager):
         server.extensions["celery"] = manager.handle
     app = Dash(
         "dashapp",
@@ -88,7 +88,9 @@ def _install_telemetry(app: Dash, app_context: AppContext) -> None:
     register_health(app.server, cache_status.health_checks(app_context))
 
 
-def _background_manager(app_context: AppContext) -> ThreadedDiskcacheManager | CeleryManager:
+def _background_manager(
+    app_context: AppContext,
+) -> ThreadedDiskcacheManager | PerRequestCeleryManager:
     """Celery on Redis when REDIS_URL is set (several hosts), else threads of the web process
     with their state in a diskcache under CACHE_DIR (see ui/background_jobs.py for why not
     Dash's forked processes).
@@ -98,7 +100,7 @@ def _background_manager(app_context: AppContext) -> ThreadedDiskcacheManager | C
     """
     settings = app_context.settings
     if settings.redis_url:
-        return CeleryManager(celery_app(settings))
+        return PerRequestCeleryManager(celery_app(settings))
     return ThreadedDiskcacheManager(TimedCache(str(Path(settings.cache_dir) / "callbacks")))
 
 

@@ -12,6 +12,13 @@ host can answer a poll: progress and result (as Dash's manager keeps them), and 
 entry saying which process runs the job and whether it is done. A thread cannot be killed:
 cancelling forgets the job, so nobody waits for it, and the thread finishes its bounded work
 (every upstream call has a timeout) and stores a result nobody reads, which expires.
+
+Every job gets a result key of its own (`PerRequestKeys`). Dash derives the key from the
+callback's source and arguments only, so two users or two tabs that start the same callback
+with the same inputs shared one key: the first poll to read the result deleted it and the
+other job then looked finished with nothing, leaving its page without an answer. Sharing the
+computation is the service layer's business (`services/result_cache.py` computes one key once
+per host); a job only carries that answer to the page that asked.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
-from dash import DiskcacheManager
+from dash import CeleryManager, DiskcacheManager
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +41,23 @@ JOB_ENTRY_SECONDS = 86_400
 JOB_ID_BITS = 52
 
 
-class ThreadedDiskcacheManager(DiskcacheManager):
+class PerRequestKeys:
+    """A background-callback manager mixin: each started job stores its result under a key of
+    its own, so identical requests never take each other's result or cancel each other."""
+
+    def build_cache_key(
+        self, fn: Callable[..., Any], args: Any, cache_args_to_ignore: Any, triggered: Any
+    ) -> str:
+        # Hex only: Dash signs the key and splits the signed handle at "~".
+        shared = super().build_cache_key(fn, args, cache_args_to_ignore, triggered)  # type: ignore[misc]
+        return f"{shared}{secrets.token_hex(16)}"
+
+
+class PerRequestCeleryManager(PerRequestKeys, CeleryManager):
+    """Dash's CeleryManager with a result key per started job."""
+
+
+class ThreadedDiskcacheManager(PerRequestKeys, DiskcacheManager):
     """A DiskcacheManager whose jobs are threads of the process that received the request."""
 
     def call_job_fn(self, key: str, job_fn: Callable[..., Any], args: Any, context: Any) -> int:
