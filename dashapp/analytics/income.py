@@ -1,0 +1,122 @@
+"""Dividend income from a transaction ledger: by month, year and holding, over the trailing
+twelve months, as yields, and as a forward estimate.
+
+Ledger conventions are those of `dashapp.analytics.holdings`. Amounts are in the portfolio's
+one currency (its base_currency): the ledger records nothing else, so no FX applies. A DIVIDEND
+row (ticker, q = shares entitled, p = cash per share, f = fees or withholding) brings
+
+- amount = q*p - f on its trade date, the same figure `holdings.positions` adds to dividends,
+  so every total here is a sum of DIVIDEND rows' amounts.
+- income by month / year: the sum of amount over the rows whose trade date falls in that
+  calendar month (label "YYYY-MM") / year ("YYYY"); by holding: over the ticker's rows.
+- ttm (trailing twelve months, at as_of): the sum over rows with
+  as_of - 1 calendar year < trade_date <= as_of.
+- yield_on_cost = ttm / cost_basis and current_yield = ttm / market_value (shares * price) of
+  a holding still open; for the portfolio, the sums over open holdings (current_yield over
+  those with a price). NaN where that is undefined (closed, no basis, no price), never 0.
+- forward_estimate, an estimate and not a declared dividend: for an open holding,
+  shares held now * sum over its ttm rows of (amount / q) / R, where R is the product of the
+  ticker's SPLIT ratios after the row, so each per-share amount is counted in today's shares;
+  0 for a closed one. It assumes the last twelve months' payments repeat.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from dashapp.analytics.holdings import cash_effects
+
+PERIODS = {"month": "%Y-%m", "year": "%Y"}
+HOLDING_COLUMNS = (
+    "amount",
+    "ttm",
+    "forward_estimate",
+    "cost_basis",
+    "market_value",
+    "yield_on_cost",
+    "current_yield",
+)
+
+
+def dividend_rows(transactions: pd.DataFrame) -> pd.DataFrame:
+    """The DIVIDEND rows in ledger order: columns id, trade_date, ticker, amount (q*p - f) and
+    per_share_now ((amount / q) / R, R the ticker's split ratios after the row)."""
+    amount = cash_effects(transactions)
+    ledger = transactions.assign(amount=amount).sort_values(["trade_date", "id"], kind="stable")
+    on_ticker = ledger[ledger["ticker"].notna()]
+    ratio = on_ticker["quantity"].where(on_ticker["kind"] == "SPLIT", 1.0).astype("float64")
+    by_ticker = ratio.groupby(on_ticker["ticker"])
+    # Product of the ratios after a row = all of the ticker's ratios / those up to the row.
+    later_splits = by_ticker.transform("prod") / by_ticker.cumprod()
+    paid = on_ticker["kind"] == "DIVIDEND"
+    rows = on_ticker.loc[paid, ["id", "trade_date", "ticker", "amount"]]
+    rows["per_share_now"] = rows["amount"] / on_ticker.loc[paid, "quantity"] / later_splits[paid]
+    return rows.reset_index(drop=True)
+
+
+def income_by_period(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Income per calendar `period` ("month" or "year") and ticker: index the period labels of
+    the months or years with a DIVIDEND row (ascending), columns the tickers (sorted), 0.0
+    where a ticker paid nothing that period."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; one of {', '.join(PERIODS)}")
+    rows = dividend_rows(transactions)
+    label = pd.DatetimeIndex(rows["trade_date"]).strftime(PERIODS[period])
+    table = rows["amount"].groupby([label.rename(period), rows["ticker"]]).sum()
+    return table.unstack("ticker", fill_value=0.0).astype("float64")
+
+
+def income_by_holding(
+    transactions: pd.DataFrame, held: pd.DataFrame, prices: pd.Series, as_of: date
+) -> pd.DataFrame:
+    """Per ticker that paid a dividend or is held (index ticker, sorted; columns
+    HOLDING_COLUMNS): all-time amount, ttm, forward_estimate, and for open holdings cost_basis,
+    market_value and the two yields. `held` is `holdings.positions(transactions)`, `prices` a
+    Series by ticker (missing or NaN for unpriced)."""
+    rows = dividend_rows(transactions)
+    as_of_day = pd.Timestamp(as_of)
+    recent = rows[
+        (rows["trade_date"] > as_of_day - pd.DateOffset(years=1))
+        & (rows["trade_date"] <= as_of_day)
+    ]
+    open_held = held[held["shares"] > 0]
+    tickers = rows["ticker"].unique().tolist() + open_held.index.tolist()
+    table = pd.DataFrame(index=pd.Index(sorted(set(tickers)), name="ticker"))
+    table["amount"] = rows.groupby("ticker")["amount"].sum()
+    table["ttm"] = recent.groupby("ticker")["amount"].sum()
+    shares = open_held["shares"].reindex(table.index).fillna(0.0)
+    table["forward_estimate"] = shares * recent.groupby("ticker")["per_share_now"].sum()
+    table = table.fillna(0.0)
+    table["cost_basis"] = open_held["cost_basis"].reindex(table.index)
+    table["market_value"] = (open_held["shares"] * prices.reindex(open_held.index)).reindex(
+        table.index
+    )
+    table["yield_on_cost"] = table["ttm"] / table["cost_basis"].where(table["cost_basis"] > 0)
+    table["current_yield"] = table["ttm"] / table["market_value"].where(table["market_value"] > 0)
+    return table.astype("float64")[list(HOLDING_COLUMNS)]
+
+
+def income_totals(by_holding: pd.DataFrame) -> dict[str, float]:
+    """The portfolio's figures from `income_by_holding`: total (all-time amount), ttm and
+    forward_estimate sums; yield_on_cost = ttm / cost_basis over open holdings; current_yield
+    = ttm / market_value over open holdings with a price. NaN when a denominator is 0."""
+    is_open = by_holding["cost_basis"].notna()
+    priced = is_open & by_holding["market_value"].notna()
+    return {
+        "total": float(by_holding["amount"].sum()),
+        "ttm": float(by_holding["ttm"].sum()),
+        "forward_estimate": float(by_holding["forward_estimate"].sum()),
+        "yield_on_cost": _ratio(
+            by_holding.loc[is_open, "ttm"].sum(), by_holding.loc[is_open, "cost_basis"].sum()
+        ),
+        "current_yield": _ratio(
+            by_holding.loc[priced, "ttm"].sum(), by_holding.loc[priced, "market_value"].sum()
+        ),
+    }
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator > 0 else float(np.nan)
