@@ -30,6 +30,7 @@ from dashapp.analytics import backtest as engine
 from dashapp.analytics import metrics
 from dashapp.analytics.performance import portfolio_series
 from dashapp.analytics.periods import UnknownPeriod, period_range
+from dashapp.market.price_matrix import FIELDS, PriceMatrix, price_matrix
 from dashapp.services.backtest_requests import (
     TICKER_PATTERN,
     BacktestRequest,
@@ -276,9 +277,9 @@ class _Prices:
 def _compute(
     ctx: AppContext, request: BacktestRequest, plan: BacktestPlan, report: Progress
 ) -> dict[str, Any]:
-    bars = ctx.store.read_bars(plan.tickers, plan.start, plan.end)
+    bars = price_matrix(ctx.store, ctx.cache, plan.tickers, plan.start, plan.end, FIELDS)
     subject = list(plan.weights) if plan.weights else [request.ticker]
-    held = set(bars["ticker"])
+    held = set(bars.tickers)
     missing = [t for t in plan.tickers if t not in held]
     provenance = _provenance(ctx, plan.tickers, bars)
     warnings = [
@@ -387,20 +388,21 @@ def _subject(request: BacktestRequest, plan: BacktestPlan) -> dict[str, Any]:
 
 
 def _price_tables(
-    bars: pd.DataFrame, tickers: Sequence[str]
+    bars: PriceMatrix, tickers: Sequence[str]
 ) -> tuple[_Prices, list[tuple[str, str]]]:
     """The tickers' prices from the first session all of them have, and which started late.
 
     A session one ticker lacks keeps its last close, and opens at it (the price did not move).
     """
-    table = bars[bars["ticker"].isin(tickers)].pivot(index="date", columns="ticker")
-    closes = table["close"].reindex(columns=list(tickers)).sort_index().ffill()
+    closes = bars.frame("close", tickers)
+    # The sessions any of the tickers has a bar on (the matrix also holds the benchmark's).
+    closes = closes[closes.notna().any(axis=1)].ffill()
     starts = closes.apply(pd.Series.first_valid_index)
     late = [(t, day.strftime("%Y-%m-%d")) for t, day in starts.items() if day > starts.min()]
     closes = closes.loc[starts.max() :]
 
     def part(column: str) -> pd.DataFrame:
-        return table[column].reindex(index=closes.index, columns=list(tickers))
+        return bars.frame(column, tickers).reindex(index=closes.index)
 
     prices = _Prices(
         part("open").fillna(closes),
@@ -412,10 +414,10 @@ def _price_tables(
     return prices, late
 
 
-def _benchmark_prices(bars: pd.DataFrame, ticker: str, sessions: pd.DatetimeIndex) -> _Prices:
+def _benchmark_prices(bars: PriceMatrix, ticker: str, sessions: pd.DatetimeIndex) -> _Prices:
     """The benchmark on the subject's sessions: a missing close keeps the last one (or, before
     its first, that first one), and opens, highs and lows at it."""
-    own = bars[bars["ticker"] == ticker].set_index("date").reindex(sessions)
+    own = {name: bars.frame(name, [ticker])[ticker].reindex(sessions) for name in FIELDS}
     closes = own["close"].ffill().bfill()
     return _Prices(
         own["open"].fillna(closes).to_frame(ticker),
@@ -619,18 +621,18 @@ def _drawdown(line: _Line) -> pd.Series:
     return metrics.drawdown(_flow_returns(line.equity, line.flows))
 
 
-def _provenance(ctx: AppContext, tickers: list[str], bars: pd.DataFrame) -> dict[str, dict]:
+def _provenance(ctx: AppContext, tickers: list[str], bars: PriceMatrix) -> dict[str, dict]:
     freshness = ctx.store.history_freshness(tickers)
     coverage = ctx.store.coverage(tickers)
-    spans = bars.groupby("ticker")["date"].agg(["min", "max"])
+    spans = bars.spans()
     result = {}
     for ticker in tickers:
         state = freshness[ticker]
         row = coverage.get(ticker)
-        used = spans.loc[ticker] if ticker in spans.index else None
+        used = spans.get(ticker)
         result[ticker] = {
-            "first_date": None if used is None else used["min"].strftime("%Y-%m-%d"),
-            "last_date": None if used is None else used["max"].strftime("%Y-%m-%d"),
+            "first_date": None if used is None else used[0].strftime("%Y-%m-%d"),
+            "last_date": None if used is None else used[1].strftime("%Y-%m-%d"),
             "fetched_at": _iso(row.fetched_at if row else None),
             "source": row.source if row else None,
             "state": state.state,

@@ -28,6 +28,7 @@ from dashapp.analytics.benchmarks import (
 )
 from dashapp.analytics.performance import portfolio_series, xirr
 from dashapp.analytics.periods import PERIODS, UnknownPeriod, period_range
+from dashapp.market.price_matrix import price_matrix
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
     InvalidInput,
@@ -182,8 +183,10 @@ def _compute(
             "breakdown": {},
             "warnings": ["The portfolio has no transactions yet."],
         }
-    bars = ctx.store.read_bars(tickers, first - timedelta(days=7), request.end or today)
-    if bars.empty:
+    prices = price_matrix(
+        ctx.store, ctx.cache, tickers, first - timedelta(days=7), request.end or today
+    )
+    if prices.empty:
         return {
             **empty,
             "series": None,
@@ -191,9 +194,9 @@ def _compute(
             "breakdown": {},
             "warnings": ["No prices are stored yet for this portfolio."],
         }
-    closes = bars.pivot(index="date", columns="ticker", values="close")
-    dividends = bars.pivot(index="date", columns="ticker", values="dividend").fillna(0.0)
-    splits = bars.pivot(index="date", columns="ticker", values="split_ratio").fillna(1.0)
+    closes = prices.frame("close")
+    dividends = prices.frame("dividend").fillna(0.0)
+    splits = prices.frame("split_ratio").fillna(1.0)
     sessions = pd.DatetimeIndex(ctx.calendar.sessions(first, request.end or today))
     sessions = sessions[sessions <= closes.index.max()]
     closes, dividends, splits = (frame.reindex(sessions) for frame in (closes, dividends, splits))
