@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dashapp.market.calendar import MarketCalendar
+from dashapp.market.errors import failure_in_words
 
 FRESH = "fresh"
 CACHED = "cached"
@@ -85,10 +86,13 @@ class FreshnessPolicy:
             )
             fresh_reason = pd.Series(f"close of {last_session:%Y-%m-%d}", index=prices.index)
         failure = prices["last_error"].map(_failure_suffix, na_action=None)
+        nothing_cached = prices["last_error"].map(
+            lambda error: _failure_suffix(error, cached=False), na_action=None
+        )
         state = np.select([missing, fresh], [MISSING, FRESH], default=STALE)
         reason = np.select(
             [missing, fresh],
-            ["no price stored yet" + failure, fresh_reason],
+            ["no price stored yet" + nothing_cached, fresh_reason],
             default=pd.Series(stale_reason, index=prices.index) + failure,
         )
         return pd.DataFrame({"state": state, "reason": reason}, index=prices.index)
@@ -103,7 +107,9 @@ class FreshnessPolicy:
     ) -> Freshness:
         """Freshness of a stored daily history that ends on `last_date`."""
         if last_date is None:
-            return Freshness(MISSING, "no history stored yet" + _failure_suffix(last_error))
+            return Freshness(
+                MISSING, "no history stored yet" + _failure_suffix(last_error, cached=False)
+            )
         last_session = self.calendar.last_completed_session(now)
         as_of = self.calendar.session_close(last_date).to_pydatetime()
         if last_date >= last_session:
@@ -114,7 +120,8 @@ class FreshnessPolicy:
         return Freshness(STALE, reason + _failure_suffix(last_error), as_of, fetched_at, source)
 
 
-def _failure_suffix(last_error: object) -> str:
-    return (
-        f"; last refresh failed: {last_error}" if isinstance(last_error, str) and last_error else ""
-    )
+def _failure_suffix(last_error: object, cached: bool = True) -> str:
+    """The last refresh's failure in words (`failure_in_words`), after the reason."""
+    if not isinstance(last_error, str) or not last_error:
+        return ""
+    return ". " + failure_in_words(last_error, cached)

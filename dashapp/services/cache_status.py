@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from dashapp.db.models import FetchLog, JobRun, PriceBar, PriceCoverage
 from dashapp.db.models import Quote as QuoteRow
+from dashapp.market.errors import failure_in_words
 from dashapp.services.context import AppContext
 from dashapp.services.upkeep import JOBS, UpkeepLock
 from dashapp.telemetry import metrics
@@ -163,10 +164,31 @@ def recent_job_runs(ctx: AppContext, limit: int = 15) -> list[JobRunRow]:
     ]
 
 
+def errors_in_words(errors: pd.Series) -> pd.Series:
+    """Stored failures ("RateLimited: ...") as `failure_in_words` says them to a person."""
+    return errors.map(failure_in_words, na_action="ignore")
+
+
+def failures_by_ticker(errors: dict[str, str]) -> str:
+    """A job's failures, one sentence group per ticker: "SPY: Yahoo Finance is ..."."""
+    return " ".join(f"{ticker}: {failure_in_words(why)}" for ticker, why in sorted(errors.items()))
+
+
+INTERNAL_ROUTES = "Dash internals (/_dash-*, scripts, assets)"
+_INTERNAL_PREFIXES = ("/_dash-", "/_favicon", "/_reload-hash", "/assets/")
+
+
+def route_group(route: str) -> str:
+    """The latency table's row of a route: the framework's own requests (layout, dependencies,
+    component scripts, unlabelled callbacks, assets) are one row, not a user-facing page each."""
+    return INTERNAL_ROUTES if route.startswith(_INTERNAL_PREFIXES) else route
+
+
 def route_latencies() -> list[metrics.RouteLatency]:
-    """p50/p95/p99 per route from the same histogram `/metrics` serves ([] before any is set up)."""
+    """p50/p95/p99 per route (internal ones grouped by `route_group`) from the same histogram
+    `/metrics` serves ([] before any is set up)."""
     try:
-        return metrics.route_latencies()
+        return metrics.route_latencies(group=route_group)
     except metrics.MetricsNotConfigured:
         return []
 

@@ -167,12 +167,15 @@ class RouteLatency:
     p99: float | None
 
 
-def route_latencies() -> list[RouteLatency]:
-    """p50, p95 and p99 per route from the request histogram of every process, busiest first."""
+def route_latencies(group: Callable[[str], str] = str) -> list[RouteLatency]:
+    """p50, p95 and p99 per route from the request histogram of every process, busiest first.
+
+    Routes that `group` maps to one name count as one row: their buckets share bounds, so the
+    summed counts are that row's exact histogram."""
     from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
 
-    buckets: dict[str, list[tuple[float, float]]] = {}
+    buckets: dict[str, dict[float, float]] = {}
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(directory()))
     for metric in registry.collect():
@@ -181,10 +184,11 @@ def route_latencies() -> list[RouteLatency]:
         for sample in metric.samples:
             if sample.name == f"{REQUEST_DURATION}_bucket":
                 bound = float(sample.labels["le"])
-                buckets.setdefault(sample.labels["route"], []).append((bound, sample.value))
+                counts = buckets.setdefault(group(sample.labels["route"]), {})
+                counts[bound] = counts.get(bound, 0.0) + sample.value
     rows = []
-    for route, pairs in buckets.items():
-        pairs.sort()
+    for route, by_bound in buckets.items():
+        pairs = sorted(by_bound.items())
         rows.append(
             RouteLatency(
                 route=route,

@@ -22,7 +22,13 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashapp.services.cache_status import CacheSnapshot, JobRunRow, snapshot
+from dashapp.services.cache_status import (
+    CacheSnapshot,
+    JobRunRow,
+    errors_in_words,
+    failures_by_ticker,
+    snapshot,
+)
 from dashapp.services.context import AppContext
 from dashapp.services.upkeep import (
     InvalidTicker,
@@ -49,6 +55,7 @@ HOUR_MS = 3_600_000
 PAGE_WARM_KEY = "cache-page:warm"
 WARM_CANCEL_KEY = "cache-page:cancel-warm:{token}"
 WARM_FLAG_SECONDS = 86_400
+QUANTILES = ("p50", "p95", "p99")
 
 
 def layout(app_context: AppContext) -> html.Div:
@@ -429,6 +436,7 @@ def _grid_rows(tickers: pd.DataFrame) -> list[dict]:
         first_date=tickers["first_date"].map(_day),
         last_date=tickers["last_date"].map(_day),
         last_fetched=tickers["last_fetched"].map(timestamp),
+        last_error=errors_in_words(tickers["last_error"]),
     )
     return rows.astype(object).where(rows.notna(), None).to_dict("records")
 
@@ -521,8 +529,12 @@ def _run_progress(run: JobRunRow) -> str:
 def _latency_table(rows: list[RouteLatency]) -> dbc.Table | html.Div:
     if not rows:
         return html.Div("No requests measured yet.", className="text-muted small")
+    # Numbers and their headers are right-aligned, so each header sits over its digits.
     header = html.Thead(
-        html.Tr([html.Th(t) for t in ("Route or callback", "Requests", "p50", "p95", "p99")])
+        html.Tr(
+            [html.Th("Route or callback", scope="col")]
+            + [html.Th(t, scope="col", className="text-end") for t in ("Requests", *QUANTILES)]
+        )
     )
     body = html.Tbody(
         [
@@ -544,10 +556,7 @@ def _latency_table(rows: list[RouteLatency]) -> dbc.Table | html.Div:
 
 def _refresh_message(report: UpkeepReport) -> dbc.Alert:
     if report.errors:
-        reasons = "; ".join(
-            f"{ticker}: {reason}" for ticker, reason in sorted(report.errors.items())
-        )
-        return _alert(f"Could not refresh {reasons}", "danger")
+        return _alert(f"Could not refresh. {failures_by_ticker(report.errors)}", "danger")
     return _alert(f"Refreshed {', '.join(report.fetched) or 'nothing new'}.", "success")
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from dashapp import context_of
 from dashapp.db.models import JobRun
+from dashapp.market.errors import ProviderError
+from dashapp.services.cache_status import INTERNAL_ROUTES
 from dashapp.services.performance import SUGGESTED_BENCHMARKS
 from dashapp.services.upkeep import run_job
 
@@ -142,3 +144,61 @@ def test_cancelling_a_warm_from_the_page_stops_it_and_records_it_cancelled(live_
     assert run.detail["stage"] == "cancelled"
     assert page.inner_text("#cache-warm") == "Warm everything now"
     assert page.is_enabled("#cache-warm")
+
+
+class UnreachableMarket:
+    """Yahoo with the network down: every call fails as curl does when DNS cannot resolve."""
+
+    name = "yahoo"
+
+    def history(self, tickers, start, end):
+        raise ProviderError("ConnectionError: Failed to perform, curl: (6) Could not resolve host")
+
+    def quotes(self, tickers):
+        raise ProviderError("ConnectionError: Failed to perform, curl: (6) Could not resolve host")
+
+
+def test_upstream_failures_are_said_in_words_and_the_latency_table_groups_internals(
+    live_apps, page
+):
+    app = live_apps.build(provider=UnreachableMarket())
+    context = context_of(app)
+    run_job(context, "warm", trigger="test")
+    url = live_apps.serve(app)
+    page.goto(f"{url}/cache")
+    page.wait_for_selector(ROWS, timeout=15_000)
+    unreachable = "Yahoo Finance is unreachable"
+    error_text = cell(page, "SPY", "last_error").inner_text()
+    assert error_text.startswith(unreachable), error_text
+    assert "Error" not in error_text and "Circuit" not in error_text
+
+    page.fill("#cache-ticker", "SPY")
+    page.click("#cache-refresh")
+    page.wait_for_function(
+        "document.querySelector('#cache-message').innerText.includes('Could not refresh')",
+        timeout=15_000,
+    )
+    message = page.inner_text("#cache-message")
+    assert message.startswith(f"Could not refresh. SPY: {unreachable}"), message
+    assert "Error" not in message and "Circuit" not in message and "answered" not in message
+
+    # A second visit: the first one's framework requests are measured by now.
+    page.reload()
+    page.wait_for_selector("#cache-latency-table", timeout=15_000)
+    routes = page.locator("#cache-latency-table tbody tr td:first-child").all_inner_texts()
+    assert routes.count(INTERNAL_ROUTES) == 1, routes
+    assert not [route for route in routes if route.startswith("/_dash")], routes
+    # Numeric headers stand right over their numbers.
+    edges = page.evaluate(
+        """() => {
+          const table = document.querySelector('#cache-latency-table');
+          const heads = [...table.querySelectorAll('thead th')];
+          const cells = [...table.querySelector('tbody tr').querySelectorAll('td')];
+          return heads.map((th, i) => [
+            getComputedStyle(th).textAlign,
+            Math.round(th.getBoundingClientRect().right - cells[i].getBoundingClientRect().right),
+          ]);
+        }"""
+    )
+    assert [align for align, _ in edges[1:]] == ["right"] * 4, edges
+    assert all(offset == 0 for _, offset in edges), edges

@@ -91,15 +91,19 @@ def test_dst_change_moves_the_close_in_utc(policy):
 def test_nothing_stored_is_missing_and_says_why(policy):
     state, reason = classify(policy, at("2024-12-05 16:00"), None, None, "UnknownTicker: ZZZZ")
     assert state == "missing"
-    assert reason == "no price stored yet; last refresh failed: UnknownTicker: ZZZZ"
+    assert reason == (
+        "no price stored yet. Yahoo Finance knows no such symbol (mistyped or delisted);"
+        " it is not asked again."
+    )
 
 
 def test_history_through_last_session_is_cached_else_stale(policy):
     now = at("2024-12-07 12:00")
     assert policy.history(now, date(2024, 12, 6), now, "demo").state == "cached"
-    stale = policy.history(now, date(2024, 12, 4), now, "demo", "timeout")
+    stale = policy.history(now, date(2024, 12, 4), now, "demo", "UpstreamTimeout: timeout")
     assert stale.state == "stale"
-    assert (
-        stale.reason == "daily closes end 2024-12-04; 2024-12-06 due; last refresh failed: timeout"
+    assert stale.reason == (
+        "daily closes end 2024-12-04; 2024-12-06 due. Yahoo Finance did not answer in time."
+        " Showing cached prices; the next refresh tries again."
     )
     assert policy.history(now, None, None, None).state == "missing"

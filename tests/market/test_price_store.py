@@ -181,7 +181,10 @@ def test_provider_failure_keeps_the_cache_and_reports_stale_with_reason(store_an
     assert coverage.consecutive_errors == 1
     latest = context.store.latest_prices(["SPY"]).loc["SPY"]
     assert latest["state"] == "stale"
-    assert "last refresh failed: RateLimited: HTTP 429" in latest["reason"]
+    assert latest["reason"].endswith(
+        "Yahoo Finance is rate-limiting this app (too many requests). Showing cached prices;"
+        " asking again after a pause."
+    )
     assert np.isfinite(latest["price"])
 
 
