@@ -66,7 +66,21 @@ def create_app(
     server.register_blueprint(api_blueprint(app_context))
     server.register_blueprint(backtest_blueprint(app_context))
     _install_telemetry(app, app_context)
+    _register_component_libraries(app)
     return app
+
+
+def _register_component_libraries(app: Dash) -> None:
+    """Run Dash's one-time server set-up now, so every component library is registered before
+    the first request of any kind.
+
+    Dash does it in a before_request hook that marks itself done before it has registered
+    anything: a gthread worker's second thread, serving `/_dash-component-suites/...` while the
+    first still validates the layout, answered 500 "dash is not a registered library", and a
+    browser that met such a fresh (or recycled) worker stayed on "Loading..." for good.
+    """
+    with app.server.test_request_context("/"):
+        app._setup_server()
 
 
 def context_of(app: Dash) -> AppContext:
