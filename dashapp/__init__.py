@@ -12,6 +12,7 @@ from flask import Flask
 from dashapp.api.backtests import backtest_blueprint
 from dashapp.api.portfolios import api_blueprint
 from dashapp.clock import Clock
+from dashapp.http_cache import install_http_cache
 from dashapp.market.providers import MarketDataProvider
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
@@ -66,6 +67,7 @@ def create_app(
     server.register_blueprint(api_blueprint(app_context))
     server.register_blueprint(backtest_blueprint(app_context))
     _install_telemetry(app, app_context)
+    install_http_cache(server, app_context)
     _register_component_libraries(app)
     return app
 

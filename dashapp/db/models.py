@@ -57,6 +57,9 @@ class Portfolio(Base):
     base_currency: Mapped[str] = mapped_column(String(3), default="USD")
     # Bumped by every transaction change; part of every cache key derived from this portfolio.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The ETFs the dashboard compares this portfolio with, comma-separated; NULL means the default.
+    # Not part of `version`: no stored figure depends on it, it is a parameter of the panel's key.
+    dashboard_benchmarks: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, server_default=func.now(), onupdate=func.now()

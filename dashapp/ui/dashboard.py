@@ -1,7 +1,13 @@
-"""The dashboard page (`/`): portfolio selector, summary cards and the holdings table.
+"""The dashboard page (`/`): portfolio selector, summary cards, holdings and three chart panels.
 
-The first callback renders from the database only. A background callback fills the price cache
-when something shown is stale or missing, then asks the first one to render again.
+The layout itself carries the numbers: holdings, cards, badges, allocation and movers come from
+the read-model cache (services/dashboard.py) when the page is built, and so does the benchmark
+panel when a finished one is cached. No callback stands between navigation and the numbers;
+callbacks only answer the user's choices and background work fills what the cache lacks:
+- a refresh (background) fetches stale or missing prices, then redraws holdings and charts;
+- the benchmark panel (background) fetches history the comparison lacks, then draws.
+Each background request starts from a store the layout fills, passed on by a clientside
+callback, so a page whose caches are warm sends no callback at all.
 """
 
 from __future__ import annotations
@@ -12,18 +18,32 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashapp.services.context import AppContext
+from dashapp.services.dashboard import (
+    DashboardPage,
+    DashboardSnapshot,
+    ask_benchmark_panel,
+    dashboard_page,
+    dashboard_snapshot,
+)
+from dashapp.services.dashboard_panels import PANEL_PERIODS, BenchmarkPanel, benchmark_panel
 from dashapp.services.demo import seed_demo_portfolio
+from dashapp.services.performance import SUGGESTED_BENCHMARKS
 from dashapp.services.portfolios import (
     HoldingsView,
     InvalidInput,
     PortfolioNotFound,
     PortfolioSummary,
     create_portfolio,
-    holdings_view,
     list_portfolios,
     refresh_portfolio_prices,
 )
 from dashapp.ui.components import change_class, demo_label, money, timestamp
+from dashapp.ui.dashboard_figures import (
+    allocation_figure,
+    benchmark_figure,
+    movers_figure,
+    placeholder,
+)
 
 GRID_FIELDS = (
     "ticker",
@@ -39,10 +59,19 @@ GRID_FIELDS = (
     "freshness",
     "freshness_title",
 )
+DEFAULT_PERIOD = "1Y"
+ALLOCATION_CHOICES = {"holding": "By holding", "currency": "By currency"}
+SHOWN = {"visibility": "visible"}
+HIDDEN = {"visibility": "hidden"}
+# Passes a store's value on unless it is empty: the layout's request becomes a change, which
+# starts the prevent_initial_call background callback, and an empty one starts nothing.
+PASS_ON = "function (value) { return value ? value : window.dash_clientside.no_update; }"
 
 
 def layout(app_context: AppContext) -> html.Div:
-    portfolios = list_portfolios(app_context)
+    page = dashboard_page(app_context, period=DEFAULT_PERIOD)
+    snapshot = page.snapshot
+    selected = snapshot.holdings.portfolio.id if snapshot else None
     return html.Div(
         [
             dbc.Row(
@@ -50,8 +79,8 @@ def layout(app_context: AppContext) -> html.Div:
                     dbc.Col(
                         dcc.Dropdown(
                             id="portfolio-select",
-                            options=_options(portfolios),
-                            value=portfolios[0].id if portfolios else None,
+                            options=_options(list(page.portfolios)),
+                            value=selected,
                             clearable=False,
                             placeholder="No portfolios yet",
                         ),
@@ -79,7 +108,7 @@ def layout(app_context: AppContext) -> html.Div:
                                 striped=True,
                                 animated=True,
                                 className="mt-1 refresh-progress",
-                                style={"visibility": "hidden"},
+                                style=HIDDEN,
                             ),
                         ],
                         md=7,
@@ -89,35 +118,64 @@ def layout(app_context: AppContext) -> html.Div:
                 className="mb-3 align-items-center",
             ),
             html.Div(id="refresh-status", className="small text-muted mb-2"),
-            html.Div(id="dashboard-body", children=_empty_state() if not portfolios else None),
+            html.Div(
+                id="dashboard-body",
+                children=render_view(snapshot.holdings) if snapshot else _empty_state(),
+            ),
+            _panels(page),
+            dcc.Store(id="refresh-needed", data=_refresh_request(snapshot)),
             dcc.Store(id="refresh-request", data=None),
             dcc.Store(id="auto-refreshed", data=[]),
+            dcc.Store(id="benchmark-pending", data=_benchmark_job(page)),
+            dcc.Store(id="benchmark-request", data=None),
         ]
     )
 
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
+    app.clientside_callback(
+        PASS_ON, Output("refresh-request", "data"), Input("refresh-needed", "data")
+    )
+    app.clientside_callback(
+        PASS_ON, Output("benchmark-request", "data"), Input("benchmark-pending", "data")
+    )
+
     @app.callback(
         Output("dashboard-body", "children"),
-        Output("refresh-request", "data"),
+        Output("refresh-needed", "data"),
+        Output("allocation-chart", "figure"),
+        Output("movers-chart", "figure"),
+        Output("panel-benchmarks", "value"),
+        Output("dashboard-panels", "style"),
         Input("portfolio-select", "value"),
         Input("refresh-button", "n_clicks"),
         State("auto-refreshed", "data"),
+        State("allocation-by", "value"),
+        prevent_initial_call=True,
     )
-    def render_holdings(portfolio_id, _clicks, auto_refreshed):
+    def render_holdings(portfolio_id, _clicks, auto_refreshed, allocation_by):
+        """Another portfolio chosen, or a refresh asked for: the layout drew the first one."""
         if portfolio_id is None:
-            return _empty_state(), no_update
-        try:
-            view = holdings_view(app_context, int(portfolio_id))
-        except PortfolioNotFound:
-            return dbc.Alert("This portfolio no longer exists.", color="warning"), no_update
+            return _empty_state(), no_update, no_update, no_update, no_update, {"display": "none"}
+        page = dashboard_page(app_context, int(portfolio_id))
+        snapshot = page.snapshot
+        if snapshot is None or snapshot.holdings.portfolio.id != int(portfolio_id):
+            message = dbc.Alert("This portfolio no longer exists.", color="warning")
+            return message, no_update, no_update, no_update, no_update, {"display": "none"}
         if ctx.triggered_id == "refresh-button":
-            request = {"portfolio_id": view.portfolio.id, "manual": True}
-        elif _needs_refresh(view) and view.portfolio.id not in (auto_refreshed or []):
-            request = {"portfolio_id": view.portfolio.id, "manual": False}
+            request = {"portfolio_id": snapshot.holdings.portfolio.id, "manual": True}
+        elif snapshot.holdings.portfolio.id not in (auto_refreshed or []):
+            request = _refresh_request(snapshot)
         else:
-            request = no_update
-        return render_view(view), request
+            request = None
+        return (
+            render_view(snapshot.holdings),
+            request or no_update,
+            _allocation_figure(snapshot, allocation_by),
+            _movers_figure(snapshot),
+            list(page.benchmarks),
+            {},
+        )
 
     # The refreshed view is drawn by the job itself: feeding its result back into
     # render_holdings would make a loop of callbacks, which Dash refuses to run.
@@ -125,34 +183,116 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Output("dashboard-body", "children", allow_duplicate=True),
         Output("refresh-status", "children"),
         Output("auto-refreshed", "data"),
+        Output("allocation-chart", "figure", allow_duplicate=True),
+        Output("movers-chart", "figure", allow_duplicate=True),
         Input("refresh-request", "data"),
         State("auto-refreshed", "data"),
+        State("allocation-by", "value"),
         background=True,
         interval=300,
         running=[
             (Output("refresh-button", "disabled"), True, False),
             (Output("refresh-cancel", "disabled"), False, True),
-            (
-                Output("refresh-progress", "style"),
-                {"visibility": "visible"},
-                {"visibility": "hidden"},
-            ),
+            (Output("refresh-progress", "style"), SHOWN, HIDDEN),
+            (Output("allocation-progress", "style"), SHOWN, HIDDEN),
+            (Output("movers-progress", "style"), SHOWN, HIDDEN),
         ],
-        progress=[Output("refresh-progress", "value"), Output("refresh-progress", "label")],
-        progress_default=[0, ""],
+        progress=[
+            Output("refresh-progress", "value"),
+            Output("refresh-progress", "label"),
+            Output("allocation-progress", "value"),
+            Output("movers-progress", "value"),
+        ],
+        progress_default=[0, "", 0, 0],
         cancel=[Input("refresh-cancel", "n_clicks")],
         prevent_initial_call=True,
     )
-    def refresh_prices(set_progress, request, auto_refreshed):
+    def refresh_prices(set_progress, request, auto_refreshed, allocation_by):
         if not request:
             raise PreventUpdate
         portfolio_id = int(request["portfolio_id"])
-        set_progress((10, "fetching prices"))
+        set_progress((10, "fetching prices", 10, 10))
         errors = refresh_portfolio_prices(app_context, portfolio_id)
-        set_progress((90, "drawing"))
-        view = holdings_view(app_context, portfolio_id)
+        set_progress((90, "drawing", 90, 90))
+        snapshot = dashboard_snapshot(app_context, portfolio_id)
         attempted = sorted({*(auto_refreshed or []), portfolio_id})
-        return render_view(view), _refresh_message(errors), attempted
+        return (
+            render_view(snapshot.holdings),
+            _refresh_message(errors),
+            attempted,
+            _allocation_figure(snapshot, allocation_by),
+            _movers_figure(snapshot),
+        )
+
+    @app.callback(
+        Output("allocation-chart", "figure", allow_duplicate=True),
+        Input("allocation-by", "value"),
+        State("portfolio-select", "value"),
+        prevent_initial_call=True,
+    )
+    def switch_allocation(allocation_by, portfolio_id):
+        if portfolio_id is None:
+            raise PreventUpdate
+        try:
+            snapshot = dashboard_snapshot(app_context, int(portfolio_id))
+        except PortfolioNotFound:
+            raise PreventUpdate from None
+        return _allocation_figure(snapshot, allocation_by)
+
+    @app.callback(
+        Output("benchmark-chart", "figure"),
+        Output("benchmark-pending", "data"),
+        Output("benchmark-message", "children"),
+        Input("portfolio-select", "value"),
+        Input("panel-period", "value"),
+        Input("panel-benchmarks", "value"),
+        prevent_initial_call=True,
+    )
+    def ask_benchmark(portfolio_id, period, benchmarks):
+        """A finished panel from the cache at once; otherwise a background job draws it."""
+        if portfolio_id is None:
+            raise PreventUpdate
+        # A portfolio change brings its own saved choice through panel-benchmarks.
+        save = ctx.triggered_id == "panel-benchmarks"
+        try:
+            chosen, panel = ask_benchmark_panel(
+                app_context, int(portfolio_id), benchmarks if save else None, period
+            )
+        except InvalidInput as error:
+            return no_update, no_update, _alert(error.reason)
+        except PortfolioNotFound:
+            raise PreventUpdate from None
+        if panel is not None:
+            return benchmark_figure(panel), None, _panel_note(panel)
+        job = {"portfolio_id": int(portfolio_id), "benchmarks": list(chosen), "period": period}
+        return placeholder("Computing…"), job, None
+
+    @app.callback(
+        Output("benchmark-chart", "figure", allow_duplicate=True),
+        Output("benchmark-message", "children", allow_duplicate=True),
+        Input("benchmark-request", "data"),
+        background=True,
+        interval=250,
+        running=[(Output("benchmark-progress", "style"), SHOWN, HIDDEN)],
+        progress=[Output("benchmark-progress", "value"), Output("benchmark-progress", "label")],
+        progress_default=[0, ""],
+        prevent_initial_call=True,
+    )
+    def draw_benchmark(set_progress, job):
+        if not job:
+            raise PreventUpdate
+        try:
+            panel = benchmark_panel(
+                app_context,
+                int(job["portfolio_id"]),
+                tuple(job["benchmarks"]),
+                job["period"],
+                progress=lambda percent, stage: set_progress((percent, f"{stage} {percent} %")),
+            )
+        except PortfolioNotFound:
+            return placeholder("This portfolio no longer exists."), None
+        set_progress((100, "done"))
+        return benchmark_figure(panel), _panel_note(panel)
 
     @app.callback(
         Output("portfolio-select", "options"),
@@ -164,18 +304,17 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         State("new-portfolio-currency", "value"),
         prevent_initial_call=True,
     )
-    def add_portfolio(_create_clicks, _demo_clicks, name, currency):
+    def add_portfolio(create_clicks, demo_clicks, name, currency):
+        # Only a click adds a portfolio: a button that (re)appears on the page is no request.
+        if not (create_clicks or demo_clicks):
+            raise PreventUpdate
         if ctx.triggered_id == "load-demo-button":
             portfolio_id = seed_demo_portfolio(app_context)
         else:
             try:
                 portfolio_id = create_portfolio(app_context, name or "", currency or "USD").id
             except InvalidInput as error:
-                return (
-                    no_update,
-                    no_update,
-                    dbc.Alert(error.reason, color="danger", className="py-1"),
-                )
+                return no_update, no_update, _alert(error.reason)
         return _options(list_portfolios(app_context)), portfolio_id, None
 
 
@@ -287,7 +426,18 @@ def _holdings_table(view: HoldingsView) -> dag.AgGrid:
         id="holdings-table",
         rowData=records.to_dict("records"),
         columnDefs=_column_defs(view.portfolio.base_currency),
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 115},
+        # Filtering is on the ticker column only, through its own labelled box: a filter icon
+        # in each right-aligned number header read as an extra, unnamed column. Headers wrap
+        # rather than cut "Market value" short.
+        defaultColDef={
+            "sortable": True,
+            "filter": False,
+            "resizable": True,
+            "minWidth": 115,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+            "suppressHeaderMenuButton": True,
+        },
         rowClass="holding-row",
         getRowId="params.data.ticker",
         dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
@@ -303,7 +453,17 @@ def _column_defs(currency: str) -> list[dict]:
     percent_format = {"function": "formatPercent(params.value, true)"}
     change_style = {"function": "changeStyle(params.value)"}
     return [
-        {"field": "ticker", "headerName": "Ticker", "cellClass": "fw-bold", "minWidth": 100},
+        {
+            "field": "ticker",
+            "headerName": "Ticker",
+            "cellClass": "fw-bold",
+            "minWidth": 120,
+            "filter": "agTextColumnFilter",
+            "floatingFilter": True,
+            "suppressFloatingFilterButton": True,
+            "floatingFilterComponentParams": {"suppressFilterButton": True},
+            "filterParams": {"buttons": []},
+        },
         {
             "field": "quantity",
             "headerName": "Shares",
@@ -342,7 +502,7 @@ def _column_defs(currency: str) -> list[dict]:
             "field": "market_value",
             "headerName": "Market value",
             "type": "numericColumn",
-            "minWidth": 140,
+            "minWidth": 150,
             "valueFormatter": money_format,
             "sort": "desc",
         },
@@ -369,6 +529,188 @@ def _column_defs(currency: str) -> list[dict]:
         },
         {"field": "freshness", "headerName": "Freshness", "hide": True},
     ]
+
+
+def _panels(page: DashboardPage) -> html.Div:
+    """Three chart panels, filled from the caches when the layout is built, each with its own
+    progress bar for the background work that fills what the caches lack."""
+    snapshot = page.snapshot
+    waiting = snapshot is not None and snapshot.prices_missing
+    benchmark = page.benchmark_panel
+    benchmark_options = sorted({*SUGGESTED_BENCHMARKS, *page.benchmarks})
+    return html.Div(
+        dbc.Row(
+            [
+                dbc.Col(
+                    _panel_card(
+                        "Your money against the same deposits in ETFs",
+                        [
+                            dbc.Row(
+                                [
+                                    dbc.Col(
+                                        dcc.Dropdown(
+                                            id="panel-benchmarks",
+                                            options=benchmark_options,
+                                            value=list(page.benchmarks),
+                                            multi=True,
+                                            clearable=False,
+                                            placeholder="Benchmark ETFs",
+                                        ),
+                                        md=5,
+                                    ),
+                                    dbc.Col(
+                                        dbc.RadioItems(
+                                            id="panel-period",
+                                            className="btn-group period-buttons",
+                                            inputClassName="btn-check",
+                                            labelClassName="btn btn-outline-secondary btn-sm",
+                                            labelCheckedClassName="active",
+                                            options=[
+                                                {"label": period, "value": period}
+                                                for period in PANEL_PERIODS
+                                            ],
+                                            value=page.period,
+                                        ),
+                                        md=7,
+                                        className="text-md-end",
+                                    ),
+                                ],
+                                className="g-2 mb-1 align-items-center",
+                            ),
+                            _progress("benchmark-progress", shown=benchmark is None),
+                            dcc.Graph(
+                                id="benchmark-chart",
+                                figure=benchmark_figure(benchmark)
+                                if benchmark
+                                else placeholder("Computing…"),
+                                config={"displayModeBar": False},
+                            ),
+                            html.Div(
+                                _panel_note(benchmark) if benchmark else None,
+                                id="benchmark-message",
+                                className="small",
+                            ),
+                            dcc.Link("Full comparison with ETFs →", href="/compare"),
+                        ],
+                        "panel-benchmark",
+                    ),
+                    lg=12,
+                    className="mb-3",
+                ),
+                dbc.Col(
+                    _panel_card(
+                        "Allocation",
+                        [
+                            dbc.RadioItems(
+                                id="allocation-by",
+                                options=[
+                                    {"label": label, "value": key}
+                                    for key, label in ALLOCATION_CHOICES.items()
+                                ],
+                                value="holding",
+                                inline=True,
+                            ),
+                            _progress("allocation-progress", shown=waiting),
+                            dcc.Graph(
+                                id="allocation-chart",
+                                figure=_allocation_figure(snapshot, "holding"),
+                                config={"displayModeBar": False},
+                            ),
+                            html.Div(
+                                "Exchange and asset type are not stored for these instruments "
+                                "yet, so allocation shows holdings and their ledger currency only.",
+                                className="small text-muted",
+                                id="allocation-note",
+                            ),
+                        ],
+                        "panel-allocation",
+                    ),
+                    lg=6,
+                    className="mb-3",
+                ),
+                dbc.Col(
+                    _panel_card(
+                        "Today's biggest movers",
+                        [
+                            _progress("movers-progress", shown=waiting),
+                            dcc.Graph(
+                                id="movers-chart",
+                                figure=_movers_figure(snapshot),
+                                config={"displayModeBar": False},
+                            ),
+                        ],
+                        "panel-movers",
+                    ),
+                    lg=6,
+                    className="mb-3",
+                ),
+            ]
+        ),
+        id="dashboard-panels",
+        style={} if snapshot else {"display": "none"},
+    )
+
+
+def _panel_card(title: str, body: list, panel_id: str) -> dbc.Card:
+    return dbc.Card([dbc.CardHeader(title), dbc.CardBody(body)], id=panel_id, className="h-100")
+
+
+def _progress(progress_id: str, shown: bool) -> dbc.Progress:
+    return dbc.Progress(
+        id=progress_id,
+        value=5 if shown else 0,
+        label="waiting for prices" if shown else "",
+        striped=True,
+        animated=True,
+        className="mb-2 panel-progress",
+        style=SHOWN if shown else HIDDEN,
+    )
+
+
+def _allocation_figure(snapshot: DashboardSnapshot | None, by: str | None):
+    if snapshot is None:
+        return placeholder("")
+    if snapshot.prices_missing and not snapshot.allocation.by_holding:
+        return placeholder("Waiting for prices…")
+    return allocation_figure(snapshot.allocation, by or "holding")
+
+
+def _movers_figure(snapshot: DashboardSnapshot | None):
+    if snapshot is None:
+        return placeholder("")
+    if snapshot.prices_missing and not snapshot.movers:
+        return placeholder("Waiting for prices…")
+    return movers_figure(snapshot.movers)
+
+
+def _panel_note(panel: BenchmarkPanel) -> object:
+    if panel.warnings:
+        return dbc.Alert(
+            [html.Div(text) for text in panel.warnings], color="warning", className="py-1 mb-1"
+        )
+    if panel.start and panel.end:
+        return html.Span(f"From {panel.start} to {panel.end}.", className="text-muted")
+    return None
+
+
+def _refresh_request(snapshot: DashboardSnapshot | None) -> dict | None:
+    if snapshot is None or not snapshot.needs_refresh:
+        return None
+    return {"portfolio_id": snapshot.holdings.portfolio.id, "manual": False}
+
+
+def _benchmark_job(page: DashboardPage) -> dict | None:
+    if page.snapshot is None or page.benchmark_panel is not None:
+        return None
+    return {
+        "portfolio_id": page.snapshot.holdings.portfolio.id,
+        "benchmarks": list(page.benchmarks),
+        "period": page.period,
+    }
+
+
+def _alert(reason: str) -> dbc.Alert:
+    return dbc.Alert(reason, color="danger", className="py-1")
 
 
 def _empty_state() -> dbc.Card:
@@ -404,10 +746,6 @@ def _empty_state() -> dbc.Card:
 
 def _options(portfolios: list[PortfolioSummary]) -> list[dict]:
     return [{"label": portfolio.name, "value": portfolio.id} for portfolio in portfolios]
-
-
-def _needs_refresh(view: HoldingsView) -> bool:
-    return bool(view.holdings["freshness"].isin(["stale", "missing"]).any())
 
 
 def _refresh_message(errors: dict[str, str]) -> str:

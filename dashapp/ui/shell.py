@@ -1,9 +1,19 @@
-"""The frame around every page: navigation bar, URL router and the page container."""
+"""The frame around every page: navigation bar, URL router and the page container.
+
+The layout already holds the page of the address the browser opened: the renderer fetches
+`/_dash-layout` from that page, so the request's Referer names it. The router callback then
+only answers later navigation; on the first load it sees the page it would draw is drawn.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, dcc, html
+import flask
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashapp.services.context import AppContext
 from dashapp.ui import backtest, cache, compare, dashboard, portfolios, transactions
@@ -11,6 +21,7 @@ from dashapp.ui.components import demo_label
 
 
 def layout(app_context: AppContext) -> html.Div:
+    path = _opened_path()
     brand = [html.Span("StockTracker"), demo_label() if app_context.is_demo_data else None]
     return html.Div(
         [
@@ -35,33 +46,46 @@ def layout(app_context: AppContext) -> html.Div:
                 dark=True,
                 className="mb-3",
             ),
-            dbc.Container(html.Div(id="page-content"), fluid="xxl"),
+            dbc.Container(
+                html.Div(
+                    id="page-content",
+                    children=None if path is None else render_page(app_context, path),
+                ),
+                fluid="xxl",
+            ),
+            dcc.Store(id="rendered-path", data=path),
         ]
     )
 
 
-def register_callbacks(app: Dash, app_context: AppContext) -> None:
-    pages = {
-        "/": dashboard.layout,
-        "/compare": compare.layout,
-        "/backtest": backtest.layout,
-        "/portfolios": portfolios.layout,
-        "/cache": cache.layout,
-    }
+def render_page(app_context: AppContext, pathname: str | None) -> object:
+    path = _normalized(pathname)
+    page = _pages().get(path)
+    if page is not None:
+        return page(app_context)
+    portfolio_id = transactions.portfolio_id_in(path)
+    if portfolio_id is not None:
+        return transactions.layout(app_context, portfolio_id)
+    return dbc.Alert(
+        ["Nothing lives at this address. ", dcc.Link("Go to the dashboard", href="/")],
+        color="warning",
+    )
 
-    @app.callback(Output("page-content", "children"), Input("url", "pathname"))
-    def route(pathname):
-        path = (pathname or "/").rstrip("/") or "/"
-        page = pages.get(path)
-        if page is not None:
-            return page(app_context)
-        portfolio_id = transactions.portfolio_id_in(path)
-        if portfolio_id is not None:
-            return transactions.layout(app_context, portfolio_id)
-        return dbc.Alert(
-            ["Nothing lives at this address. ", dcc.Link("Go to the dashboard", href="/")],
-            color="warning",
-        )
+
+def register_callbacks(app: Dash, app_context: AppContext) -> None:
+    @app.callback(
+        Output("page-content", "children"),
+        Output("rendered-path", "data"),
+        Input("url", "pathname"),
+        State("rendered-path", "data"),
+    )
+    def route(pathname, rendered_path):
+        if pathname is None:
+            raise PreventUpdate  # dcc.Location reports the address once it is mounted
+        path = _normalized(pathname)
+        if rendered_path is not None and path == _normalized(rendered_path):
+            raise PreventUpdate  # the layout drew this page already
+        return render_page(app_context, path), path
 
     dashboard.register_callbacks(app, app_context)
     compare.register_callbacks(app, app_context)
@@ -69,3 +93,34 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     portfolios.register_callbacks(app, app_context)
     transactions.register_callbacks(app, app_context)
     cache.register_callbacks(app, app_context)
+
+
+def _pages() -> dict[str, Callable[[AppContext], object]]:
+    return {
+        "/": dashboard.layout,
+        "/compare": compare.layout,
+        "/backtest": backtest.layout,
+        "/portfolios": portfolios.layout,
+        "/cache": cache.layout,
+    }
+
+
+def _normalized(pathname: str | None) -> str:
+    return (pathname or "/").rstrip("/") or "/"
+
+
+def _opened_path() -> str | None:
+    """The address the browser opened, when the layout is built for it; None when unknown
+    (no request, or a layout request without a Referer), and the router draws the page."""
+    if not flask.has_request_context():
+        return None
+    request = flask.request
+    if not request.path.endswith("/_dash-layout"):
+        return None
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return _normalized(parts.path)
