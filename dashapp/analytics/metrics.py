@@ -91,45 +91,73 @@ def _sample_std(values: np.ndarray) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
 
 
-def _aligned(returns: pd.Series, benchmark: pd.Series) -> tuple[pd.Series, pd.Series]:
-    both = pd.concat([returns, benchmark], axis=1).dropna()
-    return both.iloc[:, 0], both.iloc[:, 1]
+def _aligned(returns: pd.Series, benchmark: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Both series on the sessions where both have a return, as plain arrays (numpy computes
+    the same sums as pandas without its per-call overhead)."""
+    if not returns.index.equals(benchmark.index):
+        both = pd.concat([returns, benchmark], axis=1).dropna()
+        returns, benchmark = both.iloc[:, 0], both.iloc[:, 1]
+    r = returns.to_numpy(dtype="float64")
+    b = benchmark.to_numpy(dtype="float64")
+    both_known = ~(np.isnan(r) | np.isnan(b))
+    return r[both_known], b[both_known]
 
 
 def beta(returns: pd.Series, benchmark: pd.Series) -> float:
     """cov(r, b, ddof=1) / var(b, ddof=1) over sessions where both have a return."""
-    r, b = _aligned(returns, benchmark)
-    variance = b.var(ddof=1)
-    return float(r.cov(b, ddof=1) / variance) if variance > 0 else np.nan
+    return _beta(*_aligned(returns, benchmark))
 
 
 def alpha(returns: pd.Series, benchmark: pd.Series, risk_free: float = 0.0) -> float:
     """Jensen's alpha, annualised: (1 + mean(r - rf - beta x (b - rf)))^252 - 1."""
-    r, b = _aligned(returns, benchmark)
+    return _alpha(*_aligned(returns, benchmark), risk_free)
+
+
+def correlation(returns: pd.Series, benchmark: pd.Series) -> float:
+    """Pearson correlation of daily returns."""
+    return _correlation(*_aligned(returns, benchmark))
+
+
+def tracking_error(returns: pd.Series, benchmark: pd.Series) -> float:
+    """std(r - b, ddof=1) x sqrt(252)."""
+    return _tracking_error(*_aligned(returns, benchmark))
+
+
+def information_ratio(returns: pd.Series, benchmark: pd.Series) -> float:
+    """mean(r - b) x 252 / tracking error."""
+    return _information_ratio(*_aligned(returns, benchmark))
+
+
+def _beta(r: np.ndarray, b: np.ndarray) -> float:
+    variance = _sample_var(b)
+    return float(np.cov(r, b, ddof=1)[0, 1] / variance) if variance > 0 else np.nan
+
+
+def _alpha(r: np.ndarray, b: np.ndarray, risk_free: float) -> float:
     rf = daily_risk_free(risk_free)
-    slope = beta(r, b)
+    slope = _beta(r, b)
     if np.isnan(slope):
         return np.nan
     return float((1.0 + np.mean(r - rf - slope * (b - rf))) ** SESSIONS_PER_YEAR - 1.0)
 
 
-def correlation(returns: pd.Series, benchmark: pd.Series) -> float:
-    """Pearson correlation of daily returns."""
-    r, b = _aligned(returns, benchmark)
-    return float(r.corr(b)) if len(r) > 1 else np.nan
+def _correlation(r: np.ndarray, b: np.ndarray) -> float:
+    # pandas' Pearson (scaled, centred sums) is steadier than np.corrcoef, and NaN for a
+    # constant series.
+    return float(pd.Series(r).corr(pd.Series(b))) if len(r) > 1 else np.nan
 
 
-def tracking_error(returns: pd.Series, benchmark: pd.Series) -> float:
-    """std(r - b, ddof=1) x sqrt(252)."""
-    r, b = _aligned(returns, benchmark)
-    return float((r - b).std(ddof=1) * np.sqrt(SESSIONS_PER_YEAR))
+def _tracking_error(r: np.ndarray, b: np.ndarray) -> float:
+    return float(_sample_std(r - b) * np.sqrt(SESSIONS_PER_YEAR))
 
 
-def information_ratio(returns: pd.Series, benchmark: pd.Series) -> float:
-    """mean(r - b) x 252 / tracking error."""
-    r, b = _aligned(returns, benchmark)
-    error = tracking_error(r, b)
-    return float((r - b).mean() * SESSIONS_PER_YEAR / error) if error > 0 else np.nan
+def _information_ratio(r: np.ndarray, b: np.ndarray) -> float:
+    error = _tracking_error(r, b)
+    return float(np.mean(r - b) * SESSIONS_PER_YEAR / error) if error > 0 else np.nan
+
+
+def _sample_var(values: np.ndarray) -> float:
+    return float(np.var(values, ddof=1)) if len(values) > 1 else np.nan
 
 
 def summary(returns: pd.Series, risk_free: float = 0.0) -> dict[str, float]:
@@ -148,10 +176,11 @@ def summary(returns: pd.Series, risk_free: float = 0.0) -> dict[str, float]:
 
 def relative(returns: pd.Series, benchmark: pd.Series, risk_free: float = 0.0) -> dict[str, float]:
     """The metrics of `returns` against one benchmark, keyed by name."""
+    r, b = _aligned(returns, benchmark)
     return {
-        "beta": beta(returns, benchmark),
-        "alpha": alpha(returns, benchmark, risk_free),
-        "correlation": correlation(returns, benchmark),
-        "tracking_error": tracking_error(returns, benchmark),
-        "information_ratio": information_ratio(returns, benchmark),
+        "beta": _beta(r, b),
+        "alpha": _alpha(r, b, risk_free),
+        "correlation": _correlation(r, b),
+        "tracking_error": _tracking_error(r, b),
+        "information_ratio": _information_ratio(r, b),
     }

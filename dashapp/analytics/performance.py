@@ -42,31 +42,6 @@ def session_of_trades(trade_dates: pd.Series, sessions: pd.DatetimeIndex) -> pd.
     return pd.Series(sessions[positions], index=trade_dates.index)
 
 
-def daily_shares(transactions: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFrame:
-    """Shares held at each session's close, (sessions x tickers), from the ledger alone."""
-    trades = transactions[transactions["ticker"].notna()]
-    if trades.empty:
-        return pd.DataFrame(index=sessions, dtype="float64")
-    shares = running_shares(trades)
-    on_session = session_of_trades(shares["trade_date"], sessions)
-    held = (
-        shares.assign(session=on_session)
-        .groupby(["session", "ticker"])["shares"]
-        .last()
-        .unstack("ticker")
-        .reindex(sessions)
-        .ffill()
-        .fillna(0.0)
-    )
-    return held
-
-
-def split_factors(split_ratios: pd.DataFrame) -> pd.DataFrame:
-    """Product of split ratios strictly after each session: raw price = adjusted close x factor."""
-    ratios = split_ratios.fillna(1.0)
-    return ratios.iloc[::-1].cumprod().iloc[::-1].shift(-1, fill_value=1.0)
-
-
 def portfolio_series(
     transactions: pd.DataFrame,
     closes: pd.DataFrame,
@@ -77,9 +52,17 @@ def portfolio_series(
     Closes are forward-filled across a missing session of one ticker (its last price stands).
     """
     sessions = closes.index
-    shares = daily_shares(transactions, sessions).reindex(columns=closes.columns, fill_value=0.0)
-    raw_closes = closes.ffill() * split_factors(split_ratios.reindex_like(closes))
-    holdings_value = (shares * raw_closes).sum(axis=1, min_count=1).fillna(0.0)
+    # Tickers x sessions arrays: each ticker's history is contiguous, so the fills, products
+    # and the sum over tickers run as plain numpy passes over the whole matrix.
+    trades = transactions[transactions["ticker"].notna()]
+    shares = _shares_by_ticker(trades, sessions, closes.columns)
+    raw_closes = closes.ffill().to_numpy(dtype="float64").T * _split_factors_by_ticker(
+        split_ratios.reindex_like(closes).to_numpy(dtype="float64").T
+    )
+    held = shares * raw_closes
+    holdings_value = pd.Series(
+        np.ascontiguousarray(np.where(np.isnan(held), 0.0, held).T).sum(axis=1), index=sessions
+    )
 
     ledger = transactions.assign(session=session_of_trades(transactions["trade_date"], sessions))
     gross = ledger["quantity"] * ledger["price"]
@@ -123,6 +106,43 @@ def portfolio_series(
     )
     frame["twr"] = time_weighted_returns(frame["value"], frame["flow"])
     return PortfolioSeries(frame)
+
+
+def _shares_by_ticker(
+    trades: pd.DataFrame, sessions: pd.DatetimeIndex, tickers: pd.Index
+) -> np.ndarray:
+    """Shares of each of `tickers` at each session's close (tickers x sessions); 0 before the
+    first trade and for a ticker the ledger never holds. A session's last row of a ticker wins."""
+    count = len(sessions)
+    if trades.empty or count == 0:
+        return np.zeros((len(tickers), count))
+    shares = running_shares(trades)
+    column = tickers.get_indexer(shares["ticker"])
+    session = np.minimum(sessions.searchsorted(pd.DatetimeIndex(shares["trade_date"])), count - 1)
+    known = column >= 0
+    cell = column[known] * count + session[known]
+    # Shares are steps: each (ticker, session) with a trade starts a run that lasts until the
+    # ticker's next trade or its row's end, where a run of 0 starts the next ticker. np.unique
+    # on the reversed cells keeps each cell's last row, sorted by cell.
+    cells, from_end = np.unique(cell[::-1], return_index=True)
+    values = shares["shares"].to_numpy(dtype="float64")[known][len(cell) - 1 - from_end]
+    starts = np.concatenate([np.arange(len(tickers)) * count, cells])
+    levels = np.concatenate([np.zeros(len(tickers)), values])
+    order = np.argsort(starts, kind="stable")  # a trade on a row's first cell follows its 0
+    lengths = np.diff(np.append(starts[order], len(tickers) * count))
+    return np.repeat(levels[order], lengths).reshape(len(tickers), count)
+
+
+def _split_factors_by_ticker(ratios: np.ndarray) -> np.ndarray:
+    """Per ticker (row), the product of the split ratios strictly after each session."""
+    ratios = np.where(np.isnan(ratios), 1.0, ratios)
+    factors = np.ones_like(ratios)
+    # Most tickers never split: only rows with a ratio other than 1 need the product.
+    split = np.flatnonzero((ratios != 1.0).any(axis=1))
+    if len(split):
+        after = np.cumprod(ratios[split, :0:-1], axis=1)[:, ::-1]
+        factors[split, :-1] = after
+    return factors
 
 
 def time_weighted_returns(value: pd.Series, flow: pd.Series) -> pd.Series:
