@@ -9,6 +9,8 @@ cancelled. Switching views redraws from the result kept in the browser.
 
 from __future__ import annotations
 
+import re
+
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
@@ -26,6 +28,8 @@ from dashapp.services.performance import (
     parse_request,
 )
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios
+from dashapp.services.upkeep import InvalidTicker, parse_ticker
+from dashapp.ui.components import field_label, money, period_buttons
 
 PERIOD_CHOICES = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX", "CUSTOM")
 VIEWS = {
@@ -48,6 +52,16 @@ METRIC_LABELS = {
     "tracking_error": "Tracking error",
     "information_ratio": "Information ratio",
 }
+# Figures of the portfolio measured against a benchmark, not of one series on its own.
+RELATIVE_METRICS = {"beta", "alpha", "correlation", "tracking_error", "information_ratio"}
+# The form's label of each request field, so that an error names what the user sees.
+FIELD_LABELS = {
+    "portfolio_id": "Portfolio",
+    "benchmarks": "Benchmarks",
+    "period": "Period",
+    "start": "Custom dates",
+    "end": "Custom dates",
+}
 PERCENT_METRICS = {
     "total_return",
     "cagr",
@@ -68,62 +82,97 @@ def layout(app_context: AppContext) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Dropdown(
-                            id="compare-portfolio",
-                            options=options,
-                            value=portfolios[0].id if portfolios else None,
-                            clearable=False,
-                            placeholder="No portfolios yet",
-                        ),
+                        [
+                            field_label("Portfolio", "compare-portfolio"),
+                            dcc.Dropdown(
+                                id="compare-portfolio",
+                                options=options,
+                                value=portfolios[0].id if portfolios else None,
+                                clearable=False,
+                                placeholder="No portfolios yet",
+                            ),
+                        ],
                         md=3,
                     ),
                     dbc.Col(
-                        dcc.Dropdown(
-                            id="compare-benchmarks",
-                            options=list(SUGGESTED_BENCHMARKS),
-                            value=list(DEFAULT_BENCHMARKS),
-                            multi=True,
-                            placeholder="Benchmarks (type any ticker)",
-                            searchable=True,
-                        ),
+                        [
+                            field_label("Benchmarks", "compare-benchmarks"),
+                            dcc.Dropdown(
+                                id="compare-benchmarks",
+                                options=list(SUGGESTED_BENCHMARKS),
+                                value=list(DEFAULT_BENCHMARKS),
+                                multi=True,
+                                placeholder="Choose ETFs",
+                                searchable=True,
+                            ),
+                        ],
+                        md=5,
+                    ),
+                    dbc.Col(
+                        [
+                            field_label("Add tickers", "compare-extra"),
+                            dbc.Input(
+                                id="compare-extra",
+                                placeholder="e.g. VXUS, DIA",
+                                debounce=True,
+                                autoComplete="off",
+                            ),
+                            dbc.FormFeedback(id="compare-extra-feedback", type="invalid"),
+                        ],
                         md=4,
                     ),
-                    dbc.Col(
-                        dbc.Input(
-                            id="compare-extra", placeholder="Add ticker, e.g. SCHD", debounce=True
-                        ),
-                        md=2,
-                    ),
-                    dbc.Col(
-                        dbc.RadioItems(
-                            id="compare-period",
-                            options=[
-                                {"label": p.title() if p != "CUSTOM" else "Custom", "value": p}
-                                for p in PERIOD_CHOICES
-                            ],
-                            value="1Y",
-                            inline=True,
-                        ),
-                        md=3,
-                    ),
                 ],
-                className="g-2 mb-2 align-items-center",
+                className="g-2 mb-2",
             ),
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.DatePickerRange(id="compare-dates", display_format="YYYY-MM-DD"),
+                        [
+                            html.Div(
+                                "Period",
+                                className="form-label small mb-0",
+                                id="compare-period-label",
+                            ),
+                            period_buttons("compare-period", PERIOD_CHOICES, "1Y"),
+                        ],
+                        xs=12,
                         md="auto",
                     ),
                     dbc.Col(
-                        dbc.RadioItems(
-                            id="compare-view",
-                            options=[
-                                {"label": label, "value": key} for key, label in VIEWS.items()
-                            ],
-                            value="value",
-                            inline=True,
-                        ),
+                        [
+                            html.Div(
+                                "Custom dates (YYYY-MM-DD)", className="form-label small mb-0"
+                            ),
+                            dcc.DatePickerRange(
+                                id="compare-dates",
+                                display_format="YYYY-MM-DD",
+                                start_date_placeholder_text="From",
+                                end_date_placeholder_text="To",
+                            ),
+                        ],
+                        xs=12,
+                        md="auto",
+                    ),
+                ],
+                className="g-2 mb-2 align-items-end",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.Div(
+                                "Chart", className="form-label small mb-0", id="compare-view-label"
+                            ),
+                            dbc.RadioItems(
+                                id="compare-view",
+                                options=[
+                                    {"label": label, "value": key} for key, label in VIEWS.items()
+                                ],
+                                value="value",
+                                inline=True,
+                            ),
+                        ],
+                        xs=12,
                         md="auto",
                     ),
                     dbc.Col(
@@ -143,10 +192,11 @@ def layout(app_context: AppContext) -> html.Div:
                                 disabled=True,
                             ),
                         ],
+                        xs=12,
                         md="auto",
                     ),
                 ],
-                className="g-2 mb-2 align-items-center",
+                className="g-2 mb-2 align-items-end",
             ),
             dbc.Progress(
                 id="compare-progress",
@@ -156,15 +206,27 @@ def layout(app_context: AppContext) -> html.Div:
                 className="mb-2",
                 style={"visibility": "hidden"},
             ),
-            html.Div(id="compare-message", className="small mb-2"),
+            html.Div(id="compare-message", className="small mb-2", role="status"),
             dcc.Loading(
-                dcc.Graph(id="compare-chart", figure=_blank_figure("Press Compare")), type="dot"
+                dcc.Graph(
+                    id="compare-chart",
+                    figure=_blank_figure("Press Compare"),
+                    config={"responsive": True},
+                ),
+                type="dot",
             ),
             html.Div(id="compare-metrics", className="mt-3"),
             html.Div(id="compare-breakdown", className="mt-3"),
             dbc.Row(
                 [
-                    dbc.Col(html.Strong("Explain a number:"), md="auto"),
+                    dbc.Col(
+                        html.Label(
+                            "Explain a number: the daily table of",
+                            id="explain-series-label",
+                            className="fw-bold",
+                        ),
+                        md="auto",
+                    ),
                     dbc.Col(
                         dcc.Dropdown(id="explain-series", placeholder="Portfolio or a benchmark"),
                         md=3,
@@ -184,16 +246,24 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Output("compare-benchmarks", "options"),
         Output("compare-benchmarks", "value"),
         Output("compare-extra", "value"),
+        Output("compare-extra", "invalid"),
+        Output("compare-extra-feedback", "children"),
         Input("compare-extra", "value"),
         State("compare-benchmarks", "value"),
         State("compare-benchmarks", "options"),
         prevent_initial_call=True,
     )
     def add_benchmark(extra, chosen, options):
-        name = (extra or "").strip().upper()
-        if not name:
-            raise PreventUpdate
-        return sorted({*options, name}), [*(chosen or []), name], ""
+        """Add every symbol typed (commas or spaces between them), or none: a typo is named at
+        the field and left there to fix."""
+        if not (extra or "").strip():
+            return no_update, no_update, no_update, False, ""
+        names, bad = split_tickers(extra)
+        if bad:
+            listed = ", ".join(f'"{word}"' for word in bad)
+            return no_update, no_update, no_update, True, f"Not a ticker symbol: {listed}."
+        added = [name for name in names if name not in (chosen or [])]
+        return sorted({*options, *names}), [*(chosen or []), *added], "", False, ""
 
     @app.callback(
         Output("compare-result", "data"),
@@ -214,10 +284,13 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             request = parse_request(int(portfolio_id), benchmarks, period, start, end)
             cached = cached_comparison(app_context, request)
         except InvalidInput as error:
+            # The chart must not go on showing the last answer under controls that now ask
+            # something else.
+            text = f"{FIELD_LABELS.get(error.field, error.field)}: {error.reason}"
             return (
+                {"warnings": ["Nothing to show: see the message above."]},
                 no_update,
-                no_update,
-                dbc.Alert(f"{error.field}: {error.reason}", color="danger", className="py-1"),
+                dbc.Alert(text, color="danger", className="py-1", id="compare-error"),
             )
         except PortfolioNotFound:
             return None, no_update, "This portfolio no longer exists."
@@ -235,7 +308,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             "end": end,
             "asked": ctx.triggered_id or "page",
         }
-        return no_update, job, "Computing in the background…"
+        computing = {"warnings": ["Computing in the background…"]}
+        return computing, job, "Computing in the background…"
 
     @app.callback(
         Output("compare-result", "data", allow_duplicate=True),
@@ -287,7 +361,13 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         choices = [{"label": "Portfolio", "value": "portfolio"}] + [
             {"label": name, "value": name} for name in result["series"]["benchmarks"]
         ]
-        return figure(result, view), metrics_table(result), breakdown_table(result), choices
+        currency = _currency_of(app_context, result["portfolio"]["id"])
+        return (
+            figure(result, view, currency),
+            metrics_table(result),
+            breakdown_table(result, currency),
+            choices,
+        )
 
     @app.callback(
         Output("explain-table", "children"),
@@ -299,10 +379,11 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         if not series_name or not result or not result.get("series"):
             raise PreventUpdate
         table = explain(result, series_name)
+        currency = _currency_of(app_context, result["portfolio"]["id"])
         return dag.AgGrid(
             id="explain-grid",
             rowData=table.astype(object).where(table.notna(), None).to_dict("records"),
-            columnDefs=[{"field": column} for column in table.columns],
+            columnDefs=explain_columns(table.columns, series_name, currency),
             defaultColDef={"sortable": True, "resizable": True, "filter": True},
             dashGridOptions={"pagination": True, "paginationPageSize": 20},
             columnSize="responsiveSizeToFit",
@@ -310,7 +391,25 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         )
 
 
-def figure(result: dict, view: str) -> go.Figure:
+def split_tickers(text: str) -> tuple[list[str], list[str]]:
+    """The symbols typed in one box, split on commas and white space, upper-cased, each checked:
+    (valid symbols in order without repeats, the words that are not symbols)."""
+    names: list[str] = []
+    bad: list[str] = []
+    for word in re.split(r"[,;\s]+", text.strip()):
+        if not word:
+            continue
+        try:
+            name = parse_ticker(word)
+        except InvalidTicker:
+            bad.append(word)
+            continue
+        if name not in names:
+            names.append(name)
+    return names, bad
+
+
+def figure(result: dict, view: str, currency: str = "USD") -> go.Figure:
     """Lines of the chosen view; a benchmark with stale prices is dashed and named so."""
     series = result["series"]
     dates = series["dates"]
@@ -338,67 +437,160 @@ def figure(result: dict, view: str) -> go.Figure:
         )
     fig.update_layout(
         title=VIEWS.get(view, VIEWS["value"]) + (" · demo data" if result.get("demo_data") else ""),
-        margin={"l": 40, "r": 10, "t": 50, "b": 30},
+        margin={"l": 70, "r": 10, "t": 50, "b": 30},
         legend={"orientation": "h"},
-        yaxis={"tickformat": ".0%" if view == "drawdown" else ",.0f"},
+        yaxis={
+            "title": {"text": _axis_title(view, currency)},
+            "tickformat": ".0%" if view == "drawdown" else ",.0f",
+        },
         hovermode="x unified",
         template="plotly_white",
     )
     return fig
 
 
-def metrics_table(result: dict) -> dbc.Table:
-    names = list(result["metrics"])
-    header = html.Thead(
+def metrics_table(result: dict) -> html.Div:
+    """Two labelled blocks: each series' own figures (portfolio and every ETF), then how the
+    portfolio did against each ETF (beta to information ratio, one column per ETF)."""
+    metrics = result["metrics"]
+    names = list(metrics)
+    benchmarks = [name for name in names if name != "portfolio"]
+    own_rows = [
         html.Tr(
-            [html.Th("Metric")] + [html.Th("Portfolio" if n == "portfolio" else n) for n in names]
-        )
-    )
-    rows = [
-        html.Tr(
-            [html.Td(label)]
-            + [html.Td(_format(key, result["metrics"][name].get(key))) for name in names]
+            [html.Th(label, scope="row")]
+            + [
+                html.Td(_format(key, metrics[name].get(key)), className="text-end")
+                for name in names
+            ]
         )
         for key, label in METRIC_LABELS.items()
-        if any(key in result["metrics"][name] for name in names)
+        if key not in RELATIVE_METRICS and any(key in metrics[name] for name in names)
     ]
-    return html.Div(
+    relative_rows = [
+        html.Tr(
+            [html.Th(label, scope="row")]
+            + [
+                html.Td(_format(key, metrics[name].get(key)), className="text-end")
+                for name in benchmarks
+            ]
+        )
+        for key, label in METRIC_LABELS.items()
+        if key in RELATIVE_METRICS and any(key in metrics[name] for name in benchmarks)
+    ]
+    own = dbc.Table(
         [
-            html.Div(
-                "Benchmark columns: the ETF's own figures, then beta to information ratio of your portfolio against it.",
-                className="small text-muted",
-            ),
-            dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, id="metrics-table"),
-        ]
+            _header("Metric", ["Portfolio" if n == "portfolio" else n for n in names]),
+            html.Tbody(own_rows),
+        ],
+        size="sm",
+        striped=True,
+        responsive=True,
+        id="metrics-table",
     )
+    blocks = [html.H5("Each on its own", className="h6"), own]
+    if relative_rows:
+        blocks += [
+            html.H5("Your portfolio against each ETF", className="h6 mt-3"),
+            html.P(
+                "Beta, alpha, correlation, tracking error and information ratio of your "
+                "portfolio's daily returns measured against the ETF's.",
+                className="small text-muted mb-1",
+            ),
+            dbc.Table(
+                [
+                    _header("Metric", [f"vs {n}" for n in benchmarks]),
+                    html.Tbody(relative_rows),
+                ],
+                size="sm",
+                striped=True,
+                responsive=True,
+                id="relative-metrics-table",
+            ),
+        ]
+    return html.Div(blocks)
 
 
-def breakdown_table(result: dict) -> dbc.Table:
+def breakdown_table(result: dict, currency: str = "USD") -> dbc.Table:
+    """Where the gain came from: price gain + dividends + fees = total gain, so fees, which are
+    subtracted, are shown negative."""
     rows = [
         html.Tr(
-            [html.Td("Portfolio" if name == "portfolio" else f"Shadow {name}")]
+            [html.Th("Portfolio" if name == "portfolio" else f"Shadow {name}", scope="row")]
             + [
-                html.Td(f"{parts.get(key) or 0:,.2f}")
-                for key in ("price_gain", "dividends", "fees", "total_gain")
+                html.Td(money(value, currency), className="text-end")
+                for value in (
+                    parts.get("price_gain") or 0.0,
+                    parts.get("dividends") or 0.0,
+                    -(parts.get("fees") or 0.0) or 0.0,
+                    parts.get("total_gain") or 0.0,
+                )
             ]
         )
         for name, parts in result["breakdown"].items()
     ]
-    header = html.Thead(
+    header = _header("Where the gain came from", ["Price gain", "Dividends", "Fees", "Total gain"])
+    return dbc.Table(
+        [header, html.Tbody(rows)], size="sm", bordered=True, responsive=True, id="breakdown-table"
+    )
+
+
+def explain_columns(columns: object, series_name: str, currency: str) -> list[dict]:
+    """The daily table's columns with headers in words and money, percent and dates formatted."""
+    symbol = "$" if currency == "USD" else f"{currency} "
+    money_format = {"function": f"formatMoney(params.value, '{symbol}')"}
+    numeric = {"type": "numericColumn", "filter": "agNumberColumnFilter"}
+    definitions = {
+        "date": {"headerName": "Date", "minWidth": 110},
+        "value": {"headerName": "Portfolio value", "valueFormatter": money_format, **numeric},
+        "shadow_value": {
+            "headerName": f"Value in {series_name}",
+            "valueFormatter": money_format,
+            **numeric,
+        },
+        "flow": {
+            "headerName": "Money in (+) or out (−)",
+            "valueFormatter": {"function": f"formatMoney(params.value, '{symbol}', true)"},
+            **numeric,
+        },
+        "dividends": {"headerName": "Dividends", "valueFormatter": money_format, **numeric},
+        "daily_return": {
+            "headerName": "Daily return",
+            "valueFormatter": {"function": "formatPercent(params.value, true)"},
+            **numeric,
+        },
+        "growth_of_10000": {
+            "headerName": "Growth of 10,000",
+            "valueFormatter": {"function": "twoDecimals(params.value)"},
+            **numeric,
+        },
+    }
+    return [
+        {"field": column, **definitions.get(column, {"headerName": str(column).replace("_", " ")})}
+        for column in columns
+    ]
+
+
+def _header(first: str, others: list[str]) -> html.Thead:
+    return html.Thead(
         html.Tr(
-            [
-                html.Th(t)
-                for t in (
-                    "Where the gain came from",
-                    "Price gain",
-                    "Dividends",
-                    "Fees",
-                    "Total gain",
-                )
-            ]
+            [html.Th(first, scope="col")]
+            + [html.Th(text, scope="col", className="text-end") for text in others]
         )
     )
-    return dbc.Table([header, html.Tbody(rows)], size="sm", bordered=True, id="breakdown-table")
+
+
+def _axis_title(view: str, currency: str) -> str:
+    if view == "drawdown":
+        return "Below the peak"
+    if view == "growth":
+        return f"Growth of 10,000 ({currency})"
+    return f"Value ({currency})"
+
+
+def _currency_of(app_context: AppContext, portfolio_id: int) -> str:
+    return next(
+        (p.base_currency for p in list_portfolios(app_context) if p.id == portfolio_id), "USD"
+    )
 
 
 def _format(key: str, value: float | None) -> str:

@@ -1,4 +1,5 @@
-"""Small view pieces shared by pages: number formats, timestamps and the demo-data label.
+"""Small view pieces shared by pages: number formats, timestamps, the demo-data label, form labels
+and period buttons.
 
 Dash escapes text children, so user-typed names and tickers placed as children reach the page
 as text, never as markup; nothing here builds raw HTML.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
 
@@ -45,4 +47,35 @@ def demo_label() -> html.Span:
         "demo data",
         className="badge text-bg-dark ms-2 demo-label",
         title="Prices come from the offline demo market, not from a real exchange.",
+    )
+
+
+# How a period code reads on a button: "YTD" stays upper-case, words are capitalised.
+PERIOD_LABELS = {"MAX": "Max", "CUSTOM": "Custom"}
+
+
+def field_label(text: str, component_id: str) -> html.Label:
+    """A visible label bound to its control (`for`), with the id `<control id>-label` that
+    assets/pages.js also uses to name a dropdown's button."""
+    return html.Label(
+        text, htmlFor=component_id, id=f"{component_id}-label", className="form-label small mb-0"
+    )
+
+
+def period_buttons(component_id: str, choices: tuple[str, ...], value: str) -> html.Div:
+    """The period choices as one row of toggle buttons, labelled as a group by the element
+    with the id `<component_id>-label`; on a narrow screen the row scrolls, it never wraps."""
+    return html.Div(
+        dbc.RadioItems(
+            id=component_id,
+            options=[{"label": PERIOD_LABELS.get(p, p), "value": p} for p in choices],
+            value=value,
+            className="btn-group period-buttons",
+            inputClassName="btn-check",
+            labelClassName="btn btn-outline-secondary btn-sm",
+            labelCheckedClassName="active",
+        ),
+        role="radiogroup",
+        className="period-scroll",
+        **{"aria-labelledby": f"{component_id}-label"},
     )
