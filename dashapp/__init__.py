@@ -10,10 +10,12 @@ from dash import Dash
 from flask import Flask
 
 from dashapp.api.backtests import backtest_blueprint
+from dashapp.api.openapi import openapi_blueprint
 from dashapp.api.portfolios import api_blueprint
 from dashapp.clock import Clock
 from dashapp.http_cache import install_http_cache
 from dashapp.market.providers import MarketDataProvider
+from dashapp.not_found import register_not_found
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
 from dashapp.settings import Settings
@@ -66,6 +68,8 @@ def create_app(
     shell.register_callbacks(app, app_context)
     server.register_blueprint(api_blueprint(app_context))
     server.register_blueprint(backtest_blueprint(app_context))
+    server.register_blueprint(openapi_blueprint())
+    register_not_found(app)
     _install_telemetry(app, app_context)
     install_http_cache(server, app_context)
     _register_component_libraries(app)

@@ -3,10 +3,11 @@ performance API): equity, trades, metrics, provenance of the prices used and war
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from dashapp.api.errors import register_json_errors
+from dashapp.api.errors import BadRequest, register_json_errors
+from dashapp.api.validation import json_object
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.backtests import run_backtest
 from dashapp.services.context import AppContext
@@ -18,9 +19,12 @@ def backtest_blueprint(app_context: AppContext) -> Blueprint:
 
     @api.post("/backtests")
     def backtests() -> ResponseReturnValue:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InvalidInput("body", "send the request as a JSON object")
+        """The body is validated by `BacktestBody` inside `parse_backtest_request` (the page's
+        form goes through it too); its InvalidInput answers 400 "field: reason"."""
+        try:
+            body = json_object()
+        except BadRequest as error:
+            raise InvalidInput(error.field, str(error)) from None
         backtest = parse_backtest_request(body)
         return jsonify(run_backtest(app_context, backtest, fetch=False))
 

@@ -8,15 +8,26 @@ of a backtest's cache identity that comes from the question.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from dashapp.analytics import backtest as engine
 from dashapp.analytics.periods import PERIODS
+from dashapp.services.input_errors import MAX_ID, first_invalid_input
 from dashapp.services.portfolios import InvalidInput
 
 STRATEGIES = ("buy_and_hold", "sma_crossover", "rebalance", "dca")
@@ -64,77 +75,151 @@ class BacktestRequest:
 
 
 FIELDS = tuple(item.name for item in fields(BacktestRequest))
+_DEFAULTS = BacktestRequest()
+
+
+def _blank_is_default(raw: object) -> object:
+    """A form's empty input (None or "") means "use the default": drop it before validation."""
+    if not isinstance(raw, Mapping):
+        raise PydanticCustomError("body", "the request must be a JSON object")
+    return {key: value for key, value in raw.items() if value is not None and value != ""}
+
+
+def _ticker_text(raw: object) -> object:
+    if not isinstance(raw, str):
+        raise PydanticCustomError("ticker", "a ticker symbol is text, like SPY")
+    symbol = raw.strip().upper()
+    if not TICKER_PATTERN.match(symbol):
+        raise PydanticCustomError(
+            "ticker", "{symbol} is not a ticker symbol", {"symbol": repr(symbol[:20])}
+        )
+    return symbol
+
+
+def _choice_text(raw: object) -> object:
+    return raw.strip().lower() if isinstance(raw, str) else raw
+
+
+def _upper(raw: object) -> object:
+    return raw.strip().upper() if isinstance(raw, str) else raw
+
+
+def _not_a_flag(raw: object) -> object:
+    """JSON true is not the number 1 here (pydantic's lax mode would take it as one)."""
+    if isinstance(raw, bool):
+        raise PydanticCustomError("number", "must be a number")
+    return raw
+
+
+def _date_text(raw: object) -> object:
+    if not isinstance(raw, str):
+        raise PydanticCustomError("date", "must be a date like 2024-01-31")
+    # A date picker may send a midnight timestamp: its date part is the day.
+    return raw.split("T")[0]
+
+
+def _window_pair(raw: object) -> object:
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        raise PydanticCustomError("windows", "must be [shortest, longest]")
+    return raw
+
+
+# Constraints come before the validators in each Annotated: pydantic then writes them into the
+# JSON schema as minimum/maximum/pattern (after a BeforeValidator it cannot).
+Ticker = Annotated[
+    str,
+    Field(pattern=TICKER_PATTERN.pattern, description="a symbol, upper-cased on arrival"),
+    BeforeValidator(_ticker_text),
+]
+Choice = BeforeValidator(_choice_text)
+Window = Annotated[int, Field(ge=MIN_WINDOW, le=MAX_WINDOW), BeforeValidator(_not_a_flag)]
+Money = Annotated[
+    float, Field(gt=0, le=MAX_CASH, allow_inf_nan=False), BeforeValidator(_not_a_flag)
+]
+Day = Annotated[date, BeforeValidator(_date_text)]
+WindowRange = Annotated[tuple[Window, Window], BeforeValidator(_window_pair)]
+
+
+class BacktestBody(BaseModel):
+    """A backtest request as a JSON object or a form sends it: each field's type and limits.
+    Null or "" leaves a field at its default. Rules between fields (a ticker or a portfolio,
+    fast shorter than slow, what a sweep needs) are checked by `parse_backtest_request`."""
+
+    model_config = ConfigDict(extra="forbid", title="BacktestRequest")
+
+    ticker: Ticker | None = None
+    portfolio_id: Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_not_a_flag)] | None = None
+    strategy: Annotated[Literal[STRATEGIES], Choice] = _DEFAULTS.strategy
+    fast: Window = _DEFAULTS.fast
+    slow: Window = _DEFAULTS.slow
+    frequency: Annotated[Literal[FREQUENCIES], Choice] = _DEFAULTS.frequency
+    amount: Money = _DEFAULTS.amount
+    period: Annotated[Literal[PERIOD_CHOICES], BeforeValidator(_upper)] | None = Field(
+        None, description="5Y unless a start date is given (then CUSTOM)"
+    )
+    start: Day | None = None
+    end: Day | None = None
+    cash: Money = _DEFAULTS.cash
+    commission: Annotated[
+        float, Field(ge=0, le=MAX_COMMISSION, allow_inf_nan=False), BeforeValidator(_not_a_flag)
+    ] = _DEFAULTS.commission
+    fixed_fee: Annotated[
+        float, Field(ge=0, le=MAX_FIXED_FEE, allow_inf_nan=False), BeforeValidator(_not_a_flag)
+    ] = _DEFAULTS.fixed_fee
+    fill: Annotated[Literal[FILLS], Choice] = _DEFAULTS.fill
+    whole_shares: StrictBool = _DEFAULTS.whole_shares
+    contributions: Annotated[Literal[CONTRIBUTIONS], Choice] = _DEFAULTS.contributions
+    benchmark: Ticker = _DEFAULTS.benchmark
+    sweep: StrictBool = _DEFAULTS.sweep
+    metric: Annotated[Literal[SWEEP_METRICS], Choice] = _DEFAULTS.metric
+    fast_windows: WindowRange = _DEFAULTS.fast_windows
+    slow_windows: WindowRange = _DEFAULTS.slow_windows
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks(cls, raw: object) -> object:
+        return _blank_is_default(raw)
 
 
 def parse_backtest_request(raw: Mapping[str, Any]) -> BacktestRequest:
-    """Validate a request from a form or a JSON body; InvalidInput names the field at fault."""
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("body", "the request must be a JSON object")
-    unknown = sorted(set(raw) - set(FIELDS))
-    if unknown:
-        raise InvalidInput(str(unknown[0])[:40], "unknown field")
-    defaults = BacktestRequest()
-    ticker = _ticker(raw.get("ticker"), "ticker")
-    portfolio_id = _portfolio_id(raw.get("portfolio_id"))
-    if ticker is None and portfolio_id is None:
+    """Validate a request from a form or a JSON body; InvalidInput names the field at fault:
+    the body's types and limits by `BacktestBody`, then the rules between fields."""
+    try:
+        body = BacktestBody.model_validate(raw)
+    except ValidationError as error:
+        raise first_invalid_input(error, BacktestBody) from None
+    strategy = body.strategy
+    if body.ticker is None and body.portfolio_id is None:
         raise InvalidInput("ticker", "give a ticker or a portfolio_id")
-    strategy = _choice(raw, "strategy", STRATEGIES, defaults.strategy)
-    if ticker is None and strategy not in BASKET_STRATEGIES:
+    if body.ticker is None and strategy not in BASKET_STRATEGIES:
         raise InvalidInput(
             "strategy", f"a portfolio's basket runs {' or '.join(BASKET_STRATEGIES)}"
         )
-    if ticker is not None and strategy not in TICKER_STRATEGIES:
+    if body.ticker is not None and strategy not in TICKER_STRATEGIES:
         raise InvalidInput("strategy", f"{strategy} needs a portfolio's basket, not a ticker")
-    fast = _integer(raw, "fast", defaults.fast, MIN_WINDOW, MAX_WINDOW)
-    slow = _integer(raw, "slow", defaults.slow, MIN_WINDOW, MAX_WINDOW)
-    if strategy == "sma_crossover" and fast >= slow:
+    if strategy == "sma_crossover" and body.fast >= body.slow:
         raise InvalidInput("fast", "the fast window must be shorter than the slow one")
-    start = _day(raw.get("start"), "start")
-    end = _day(raw.get("end"), "end")
-    if start and end and start >= end:
+    if body.start and body.end and body.start >= body.end:
         raise InvalidInput("start", "must be before the end date")
-    period = str(raw.get("period") or ("CUSTOM" if start else defaults.period)).strip().upper()
-    if period not in PERIOD_CHOICES:
-        raise InvalidInput("period", f"must be one of {', '.join(PERIOD_CHOICES)}")
-    if period == "CUSTOM" and start is None:
+    period = body.period or ("CUSTOM" if body.start else _DEFAULTS.period)
+    if period == "CUSTOM" and body.start is None:
         raise InvalidInput("start", "a custom period needs a start date")
-    contributions = _choice(raw, "contributions", CONTRIBUTIONS, defaults.contributions)
-    if contributions == "mine" and portfolio_id is None:
+    if body.contributions == "mine" and body.portfolio_id is None:
         raise InvalidInput("contributions", "'mine' needs the portfolio_id whose flows to use")
-    sweep = _flag(raw, "sweep", defaults.sweep)
-    if sweep and strategy != "sma_crossover":
+    if body.sweep and strategy != "sma_crossover":
         raise InvalidInput("sweep", "a sweep varies the windows of sma_crossover")
-    if sweep and contributions != "lump":
+    if body.sweep and body.contributions != "lump":
         raise InvalidInput("sweep", "a sweep invests a lump sum")
-    fast_windows = _window_range(raw, "fast_windows", defaults.fast_windows)
-    slow_windows = _window_range(raw, "slow_windows", defaults.slow_windows)
-    if sweep and _pair_count(fast_windows, slow_windows) == 0:
+    for name in ("fast_windows", "slow_windows"):
+        low, high = getattr(body, name)
+        if low > high:
+            raise InvalidInput(name, "the shortest window comes first")
+    pairs = _pair_count(body.fast_windows, body.slow_windows)
+    if body.sweep and pairs == 0:
         raise InvalidInput("fast_windows", "no fast window is shorter than a slow one")
-    if sweep and _pair_count(fast_windows, slow_windows) > MAX_SWEEP_PAIRS:
+    if body.sweep and pairs > MAX_SWEEP_PAIRS:
         raise InvalidInput("slow_windows", f"at most {MAX_SWEEP_PAIRS:,} window pairs")
-    return BacktestRequest(
-        ticker=ticker,
-        portfolio_id=portfolio_id,
-        strategy=strategy,
-        fast=fast,
-        slow=slow,
-        frequency=_choice(raw, "frequency", FREQUENCIES, defaults.frequency),
-        amount=_number(raw, "amount", defaults.amount, 0.0, MAX_CASH, positive=True),
-        period=period,
-        start=start,
-        end=end,
-        cash=_number(raw, "cash", defaults.cash, 0.0, MAX_CASH, positive=True),
-        commission=_number(raw, "commission", defaults.commission, 0.0, MAX_COMMISSION),
-        fixed_fee=_number(raw, "fixed_fee", defaults.fixed_fee, 0.0, MAX_FIXED_FEE),
-        fill=_choice(raw, "fill", FILLS, defaults.fill),
-        whole_shares=_flag(raw, "whole_shares", defaults.whole_shares),
-        contributions=contributions,
-        benchmark=_ticker(raw.get("benchmark"), "benchmark") or defaults.benchmark,
-        sweep=sweep,
-        metric=_choice(raw, "metric", SWEEP_METRICS, defaults.metric),
-        fast_windows=fast_windows,
-        slow_windows=slow_windows,
-    )
+    return BacktestRequest(**(body.model_dump() | {"period": period}))
 
 
 def canonical_request(request: BacktestRequest) -> dict[str, Any]:
@@ -163,106 +248,6 @@ def _json_field(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _ticker(raw: object, name: str) -> str | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    if not isinstance(raw, str):
-        raise InvalidInput(name, "a ticker symbol is text, like SPY")
-    symbol = raw.strip().upper()
-    if not TICKER_PATTERN.match(symbol):
-        raise InvalidInput(name, f"{symbol[:20]!r} is not a ticker symbol")
-    return symbol
-
-
-def _portfolio_id(raw: object) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise InvalidInput("portfolio_id", "a positive whole number")
-    text = str(raw).strip()
-    if not text.isdigit() or len(text) > 18 or int(text) == 0:
-        raise InvalidInput("portfolio_id", "a positive whole number")
-    return int(text)
-
-
-def _choice(raw: Mapping[str, Any], name: str, choices: Sequence[str], default: str) -> str:
-    value = raw.get(name)
-    if value is None or value == "":
-        return default
-    if not isinstance(value, str) or value.strip().lower() not in choices:
-        raise InvalidInput(name, f"must be one of {', '.join(choices)}")
-    return value.strip().lower()
-
-
-def _number(
-    raw: Mapping[str, Any],
-    name: str,
-    default: float,
-    minimum: float,
-    maximum: float,
-    *,
-    positive: bool = False,
-) -> float:
-    value = raw.get(name)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise InvalidInput(name, "must be a number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(name, "must be a number") from None
-    if not math.isfinite(number) or number < minimum or number > maximum:
-        raise InvalidInput(name, f"must be between {minimum:,.10g} and {maximum:,.10g}")
-    if positive and number <= 0:
-        raise InvalidInput(name, "must be more than 0")
-    return number
-
-
-def _integer(raw: Mapping[str, Any], name: str, default: int, minimum: int, maximum: int) -> int:
-    value = raw.get(name)
-    if value is None or value == "":
-        return default
-    number = _number(raw, name, float(default), minimum, maximum)
-    if number != int(number):
-        raise InvalidInput(name, "must be a whole number of sessions")
-    return int(number)
-
-
-def _flag(raw: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = raw.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise InvalidInput(name, "must be true or false")
-    return value
-
-
-def _window_range(raw: Mapping[str, Any], name: str, default: tuple[int, int]) -> tuple[int, int]:
-    value = raw.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise InvalidInput(name, "must be [shortest, longest]")
-    low = _integer({name: value[0]}, name, default[0], MIN_WINDOW, MAX_WINDOW)
-    high = _integer({name: value[1]}, name, default[1], MIN_WINDOW, MAX_WINDOW)
-    if low > high:
-        raise InvalidInput(name, "the shortest window comes first")
-    return low, high
-
-
 def _pair_count(fast: tuple[int, int], slow: tuple[int, int]) -> int:
     """How many (f, s) with f in fast, s in slow and f < s."""
     return sum(max(0, slow[1] - max(slow[0], f + 1) + 1) for f in range(fast[0], fast[1] + 1))
-
-
-def _day(raw: object, name: str) -> date | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, str):
-        try:
-            # A date picker may send a midnight timestamp: its date part is the day.
-            return date.fromisoformat(raw.split("T")[0])
-        except ValueError:
-            pass
-    raise InvalidInput(name, "must be a date like 2024-01-31")

@@ -49,8 +49,9 @@ from dashapp.services.portfolios import PortfolioNotFound, bump_version
 TickerStatus = Literal["known", "unknown", "unchecked"]
 FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "currency", "note")
 TICKER_PATTERN = re.compile(r"^[A-Z0-9.^=-]{1,15}$")
-NUMBER_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
-THOUSANDS_PATTERN = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+# re.ASCII: \d would also match digits such as "١٢٣" or "１", which float() then reads.
+NUMBER_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$", re.ASCII)
+THOUSANDS_PATTERN = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$", re.ASCII)
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 EXCHANGE_TIMEZONE = ZoneInfo("America/New_York")
 EARLIEST_DATE = date(1900, 1, 1)

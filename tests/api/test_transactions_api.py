@@ -4,6 +4,7 @@ error shapes as the rest of the API and never a 500 for anything a client sends.
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import replace
 from datetime import date
 
@@ -388,7 +389,9 @@ def sqlite_client(tmp_path, sqlite_url, clock):
     body=st.binary(max_size=300),
 )
 def test_fuzzed_uploads_never_answer_500(sqlite_client, prefix, body):
-    created = sqlite_client.post("/api/portfolios", json={"name": "Fuzz"}).get_json()["id"]
+    # Portfolio names are unique: each example gets its own.
+    name = f"Fuzz {uuid.uuid4().hex}"
+    created = sqlite_client.post("/api/portfolios", json={"name": name}).get_json()["id"]
     response = upload(sqlite_client, created, prefix + body, filename="fuzz.bin")
     assert response.status_code in (201, 400)
     transactions = sqlite_client.get(f"/api/portfolios/{created}/transactions").get_json()
