@@ -201,7 +201,8 @@ def _compute(
     sessions = sessions[sessions <= closes.index.max()]
     closes, dividends, splits = (frame.reindex(sessions) for frame in (closes, dividends, splits))
 
-    held = [t for t in closes.columns if t in set(held_tickers(ctx, request.portfolio_id))]
+    holdings = set(held_tickers(ctx, request.portfolio_id))
+    held = [t for t in closes.columns if t in holdings]
     ledger = transactions_frame(ctx, request.portfolio_id)
     whole = portfolio_series(ledger, closes[held], splits[held]).frame
     start, end = _window(request, whole, today)
@@ -366,7 +367,9 @@ def _breakdown(window, flows, shadows, closes, dividends, index) -> dict[str, di
 
 def _floats(values: pd.Series) -> list[float | None]:
     array = values.to_numpy(dtype="float64")
-    return [None if not np.isfinite(v) else round(float(v), 10) for v in array]
+    # tolist() gives Python floats at once; a series is thousands of values per response.
+    finite = np.isfinite(array).tolist()
+    return [round(v, 10) if ok else None for v, ok in zip(array.tolist(), finite, strict=True)]
 
 
 def _clean(values: dict[str, Any]) -> dict[str, float | None]:
