@@ -6,8 +6,9 @@ panel when a finished one is cached. No callback stands between navigation and t
 callbacks only answer the user's choices and background work fills what the cache lacks:
 - a refresh (background) fetches stale or missing prices, then redraws holdings and charts;
 - the benchmark panel (background) fetches history the comparison lacks, then draws.
-Each background request starts from a store the layout fills, passed on by a clientside
-callback, so a page whose caches are warm sends no callback at all.
+A background callback starts when its request store appears on the page: the layout (or a
+later callback) puts the store into its slot only when there is work, so a page whose caches
+are warm sends no callback at all, not even one that would find nothing to do.
 """
 
 from __future__ import annotations
@@ -63,9 +64,6 @@ DEFAULT_PERIOD = "1Y"
 ALLOCATION_CHOICES = {"holding": "By holding", "currency": "By currency"}
 SHOWN = {"visibility": "visible"}
 HIDDEN = {"visibility": "hidden"}
-# Passes a store's value on unless it is empty: the layout's request becomes a change, which
-# starts the prevent_initial_call background callback, and an empty one starts nothing.
-PASS_ON = "function (value) { return value ? value : window.dash_clientside.no_update; }"
 
 
 def layout(app_context: AppContext) -> html.Div:
@@ -123,26 +121,17 @@ def layout(app_context: AppContext) -> html.Div:
                 children=render_view(snapshot.holdings) if snapshot else _empty_state(),
             ),
             _panels(page),
-            dcc.Store(id="refresh-needed", data=_refresh_request(snapshot)),
-            dcc.Store(id="refresh-request", data=None),
+            html.Div(_slot("refresh-request", _refresh_request(snapshot)), id="refresh-slot"),
             dcc.Store(id="auto-refreshed", data=[]),
-            dcc.Store(id="benchmark-pending", data=_benchmark_job(page)),
-            dcc.Store(id="benchmark-request", data=None),
+            html.Div(_slot("benchmark-request", _benchmark_job(page)), id="benchmark-slot"),
         ]
     )
 
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
-    app.clientside_callback(
-        PASS_ON, Output("refresh-request", "data"), Input("refresh-needed", "data")
-    )
-    app.clientside_callback(
-        PASS_ON, Output("benchmark-request", "data"), Input("benchmark-pending", "data")
-    )
-
     @app.callback(
         Output("dashboard-body", "children"),
-        Output("refresh-needed", "data"),
+        Output("refresh-slot", "children"),
         Output("allocation-chart", "figure"),
         Output("movers-chart", "figure"),
         Output("panel-benchmarks", "value"),
@@ -170,7 +159,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             request = None
         return (
             render_view(snapshot.holdings),
-            request or no_update,
+            _slot("refresh-request", request) if request else no_update,
             _allocation_figure(snapshot, allocation_by),
             _movers_figure(snapshot),
             list(page.benchmarks),
@@ -205,7 +194,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         ],
         progress_default=[0, "", 0, 0],
         cancel=[Input("refresh-cancel", "n_clicks")],
-        prevent_initial_call=True,
+        # Runs when its request store is put on the page, with the page or later.
+        prevent_initial_call="initial_duplicate",
     )
     def refresh_prices(set_progress, request, auto_refreshed, allocation_by):
         if not request:
@@ -241,7 +231,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
 
     @app.callback(
         Output("benchmark-chart", "figure"),
-        Output("benchmark-pending", "data"),
+        Output("benchmark-slot", "children"),
         Output("benchmark-message", "children"),
         Input("portfolio-select", "value"),
         Input("panel-period", "value"),
@@ -263,9 +253,9 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         except PortfolioNotFound:
             raise PreventUpdate from None
         if panel is not None:
-            return benchmark_figure(panel), None, _panel_note(panel)
+            return benchmark_figure(panel), [], _panel_note(panel)
         job = {"portfolio_id": int(portfolio_id), "benchmarks": list(chosen), "period": period}
-        return placeholder("Computing…"), job, None
+        return placeholder("Computing…"), _slot("benchmark-request", job), None
 
     @app.callback(
         Output("benchmark-chart", "figure", allow_duplicate=True),
@@ -276,7 +266,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         running=[(Output("benchmark-progress", "style"), SHOWN, HIDDEN)],
         progress=[Output("benchmark-progress", "value"), Output("benchmark-progress", "label")],
         progress_default=[0, ""],
-        prevent_initial_call=True,
+        prevent_initial_call="initial_duplicate",
     )
     def draw_benchmark(set_progress, job):
         if not job:
@@ -691,6 +681,11 @@ def _panel_note(panel: BenchmarkPanel) -> object:
     if panel.start and panel.end:
         return html.Span(f"From {panel.start} to {panel.end}.", className="text-muted")
     return None
+
+
+def _slot(store_id: str, request: dict | None) -> list[dcc.Store]:
+    """A request store for a slot: present only when there is work for its background callback."""
+    return [dcc.Store(id=store_id, data=request)] if request else []
 
 
 def _refresh_request(snapshot: DashboardSnapshot | None) -> dict | None:

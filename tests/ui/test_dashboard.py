@@ -88,7 +88,7 @@ def test_dashboard_renders_from_cache_without_calling_the_provider(settings, clo
     nvda = next(row for row in rows if row["ticker"] == "NVDA")
     assert "as of 2024-12-04 21:00 UTC" in nvda["freshness_title"]
     assert nvda["market_value"] == nvda["quantity"] * nvda["price"]
-    assert "refresh-needed" not in body  # nothing stale, so no refresh is asked for
+    assert "refresh-slot" not in body  # nothing stale, so no refresh is asked for
     assert provider.calls == 0
     context_of(app).close()
 
@@ -153,7 +153,9 @@ def test_holding_without_price_shows_missing_badge_and_totals_exclude_it(app, wa
     assert newco["price"] is None and newco["market_value"] is None and newco["weight"] is None
     assert "Totals exclude 1 holding(s) without a price: NEWCO" in rendered
     # The missing price asks the background refresh to try once.
-    assert body["refresh-needed"]["data"] == {"portfolio_id": warm_demo, "manual": False}
+    request = body["refresh-slot"]["children"][0]["props"]
+    assert request["id"] == "refresh-request"
+    assert request["data"] == {"portfolio_id": warm_demo, "manual": False}
 
 
 def test_user_typed_names_reach_the_page_as_text(app):
