@@ -9,6 +9,7 @@ ETF; a sweep draws a heatmap of the chosen metric over the window grid.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import dash_ag_grid as dag
@@ -32,6 +33,7 @@ from dashapp.services.backtests import (
 )
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios
+from dashapp.ui.components import field_label, period_buttons
 
 STRATEGY_LABELS = {
     "sma_crossover": "SMA crossover",
@@ -77,6 +79,19 @@ FIELD_LABELS = {
     "fast_windows": "Fast windows",
     "slow_windows": "Slow windows",
 }
+# Internal names a service message may hold -> the words the form uses for them.
+WORDS = {
+    **{key: label for key, label in STRATEGY_LABELS.items()},
+    "the portfolio_id": "the portfolio",
+    "a portfolio_id": "a portfolio",
+    "portfolio_id": "portfolio",
+    "'mine'": "'my contributions'",
+    "'lump'": "'lump sum'",
+    "fast_windows": "fast windows",
+    "slow_windows": "slow windows",
+    "next_open": "next open",
+}
+INTERNAL_NAMES = re.compile("|".join(re.escape(name) for name in WORDS))
 # Form value name -> (component id, property) the run callback reads.
 FORM_FIELDS = {
     "subject": ("backtest-subject", "value"),
@@ -111,7 +126,8 @@ def layout(app_context: AppContext) -> html.Div:
             html.H4("Backtest a strategy", className="mb-3"),
             dbc.Row(
                 [
-                    _field(
+                    _group(
+                        "subject",
                         "Backtest",
                         dbc.RadioItems(
                             id="backtest-subject",
@@ -122,14 +138,16 @@ def layout(app_context: AppContext) -> html.Div:
                             value="ticker",
                             inline=True,
                         ),
-                        md=3,
+                        md="auto",
                     ),
                     _field(
+                        "ticker",
                         "Ticker",
                         dbc.Input(id="backtest-ticker", value="SPY", placeholder="e.g. AAPL"),
                         md=2,
                     ),
                     _field(
+                        "portfolio",
                         "Portfolio",
                         dcc.Dropdown(
                             id="backtest-portfolio",
@@ -140,16 +158,28 @@ def layout(app_context: AppContext) -> html.Div:
                         md=3,
                     ),
                     _field(
+                        "strategy",
                         "Strategy",
-                        dcc.Dropdown(
-                            id="backtest-strategy",
-                            options=[{"label": v, "value": k} for k, v in STRATEGY_LABELS.items()],
-                            value="sma_crossover",
-                            clearable=False,
-                        ),
-                        md=2,
+                        [
+                            dcc.Dropdown(
+                                id="backtest-strategy",
+                                options=[
+                                    {"label": v, "value": k} for k, v in STRATEGY_LABELS.items()
+                                ],
+                                value="sma_crossover",
+                                clearable=False,
+                                placeholder="Choose a strategy",
+                            ),
+                            html.Div(
+                                id="backtest-strategy-note",
+                                className="small text-danger",
+                                role="status",
+                            ),
+                        ],
+                        md=3,
                     ),
                     _field(
+                        "benchmark",
                         "Benchmark ETF",
                         dbc.Input(id="backtest-benchmark", value="SPY"),
                         md=2,
@@ -159,9 +189,10 @@ def layout(app_context: AppContext) -> html.Div:
             ),
             dbc.Row(
                 [
-                    _field("Fast SMA", _number("backtest-fast", 50, step=1), md=1),
-                    _field("Slow SMA", _number("backtest-slow", 200, step=1), md=1),
+                    _field("fast", "Fast SMA", _number("backtest-fast", 50, step=1), md=4, lg=2),
+                    _field("slow", "Slow SMA", _number("backtest-slow", 200, step=1), md=4, lg=2),
                     _field(
+                        "frequency",
                         "Rebalance",
                         dcc.Dropdown(
                             id="backtest-frequency",
@@ -169,40 +200,47 @@ def layout(app_context: AppContext) -> html.Div:
                             value="monthly",
                             clearable=False,
                         ),
-                        md=2,
+                        md=4,
+                        lg=2,
                     ),
-                    _field("Monthly amount", _number("backtest-amount", 1000), md=2),
-                    _field("Cash", _number("backtest-cash", 100_000), md=2),
                     _field(
+                        "amount", "Monthly amount", _number("backtest-amount", 1000), md=4, lg=2
+                    ),
+                    _field("cash", "Cash", _number("backtest-cash", 100_000), md=4, lg=2),
+                    _field(
+                        "commission",
                         "Commission (fraction)",
                         _number("backtest-commission", 0),
-                        md=2,
+                        md=4,
+                        lg=2,
                     ),
-                    _field("Fee per order", _number("backtest-fixed-fee", 0), md=2),
+                    _field(
+                        "fixed-fee", "Fee per order", _number("backtest-fixed-fee", 0), md=4, lg=2
+                    ),
                 ],
                 className="g-2 mb-2",
             ),
             dbc.Row(
                 [
-                    _field(
+                    _group(
+                        "period",
                         "Period",
-                        dbc.RadioItems(
-                            id="backtest-period",
-                            options=[
-                                {"label": p.title() if p != "CUSTOM" else "Custom", "value": p}
-                                for p in PERIOD_CHOICES
-                            ],
-                            value="5Y",
-                            inline=True,
+                        period_buttons("backtest-period", PERIOD_CHOICES, "5Y"),
+                        md="auto",
+                    ),
+                    _group(
+                        "dates",
+                        "Custom dates (YYYY-MM-DD)",
+                        dcc.DatePickerRange(
+                            id="backtest-dates",
+                            display_format="YYYY-MM-DD",
+                            start_date_placeholder_text="From",
+                            end_date_placeholder_text="To",
                         ),
-                        md=4,
+                        md="auto",
                     ),
-                    _field(
-                        "Custom dates",
-                        dcc.DatePickerRange(id="backtest-dates", display_format="YYYY-MM-DD"),
-                        md=3,
-                    ),
-                    _field(
+                    _group(
+                        "fill",
                         "Orders fill at",
                         dbc.RadioItems(
                             id="backtest-fill",
@@ -213,9 +251,10 @@ def layout(app_context: AppContext) -> html.Div:
                             value="next_open",
                             inline=True,
                         ),
-                        md=2,
+                        md="auto",
                     ),
-                    _field(
+                    _group(
+                        "contributions",
                         "Money",
                         dbc.RadioItems(
                             id="backtest-contributions",
@@ -226,9 +265,10 @@ def layout(app_context: AppContext) -> html.Div:
                             value="lump",
                             inline=True,
                         ),
-                        md=2,
+                        md="auto",
                     ),
-                    _field(
+                    _group(
+                        "whole-shares",
                         "Shares",
                         dbc.Checklist(
                             id="backtest-whole-shares",
@@ -236,14 +276,15 @@ def layout(app_context: AppContext) -> html.Div:
                             value=["whole"],
                             switch=True,
                         ),
-                        md=1,
+                        md="auto",
                     ),
                 ],
                 className="g-2 mb-2",
             ),
             dbc.Row(
                 [
-                    _field(
+                    _group(
+                        "sweep",
                         "Sweep",
                         dbc.Checklist(
                             id="backtest-sweep",
@@ -251,9 +292,10 @@ def layout(app_context: AppContext) -> html.Div:
                             value=[],
                             switch=True,
                         ),
-                        md=2,
+                        md="auto",
                     ),
                     _field(
+                        "metric",
                         "Heatmap of",
                         dcc.Dropdown(
                             id="backtest-metric",
@@ -265,8 +307,18 @@ def layout(app_context: AppContext) -> html.Div:
                         ),
                         md=2,
                     ),
-                    _field("Fast windows", _window_slider("backtest-fast-windows"), md=4),
-                    _field("Slow windows", _window_slider("backtest-slow-windows"), md=4),
+                    _group(
+                        "fast-windows",
+                        "Fast windows",
+                        _window_slider("backtest-fast-windows"),
+                        md=4,
+                    ),
+                    _group(
+                        "slow-windows",
+                        "Slow windows",
+                        _window_slider("backtest-slow-windows"),
+                        md=4,
+                    ),
                 ],
                 className="g-2 mb-2",
             ),
@@ -294,12 +346,12 @@ def layout(app_context: AppContext) -> html.Div:
                 className="mb-2",
                 style={"visibility": "hidden"},
             ),
-            html.Div(id="backtest-message", className="small mb-2"),
+            html.Div(id="backtest-message", className="small mb-2", role="status"),
             dcc.Graph(id="backtest-equity", figure=blank_figure("Press Run backtest")),
             dcc.Graph(id="backtest-drawdown", figure=blank_figure(""), style=HIDDEN),
             dcc.Graph(id="backtest-heatmap", figure=blank_figure(""), style={"display": "none"}),
             html.Div(id="backtest-metrics", className="mt-3"),
-            html.H6("Trades", className="mt-3"),
+            html.H5("Trades", className="h6 mt-3"),
             dag.AgGrid(
                 id="backtest-trades",
                 rowData=[],
@@ -321,7 +373,50 @@ def layout(app_context: AppContext) -> html.Div:
     )
 
 
+# The form's fields, each in a column with the id "backtest-<name>-field" that is shown only
+# when the chosen subject and strategy use it (see `shown_fields`).
+TOGGLED_FIELDS = (
+    "ticker",
+    "portfolio",
+    "fast",
+    "slow",
+    "frequency",
+    "amount",
+    "cash",
+    "dates",
+    "sweep",
+    "metric",
+    "fast-windows",
+    "slow-windows",
+)
+
+
+def shown_fields(subject, strategy, sweep, period, contributions) -> set[str]:
+    """The toggled fields the request would read: a ticker or a portfolio, the SMA windows and
+    the sweep for an SMA crossover only, the frequency for rebalancing, the monthly amount for
+    DCA, the cash for a lump sum, custom dates for a custom period."""
+    shown = {"ticker"} if subject != "portfolio" else {"portfolio"}
+    if contributions == "mine":
+        shown.add("portfolio")
+    if strategy == "sma_crossover":
+        shown |= {"fast", "slow", "sweep"}
+        if sweep:
+            shown |= {"metric", "fast-windows", "slow-windows"}
+    if strategy == "rebalance":
+        shown.add("frequency")
+    if strategy == "dca":
+        shown.add("amount")
+    elif contributions != "mine":
+        shown.add("cash")
+    if period == "CUSTOM":
+        shown.add("dates")
+    return shown
+
+
 HIDDEN = {"display": "none"}
+# What the result store holds while no result answers the form: the chart says why.
+CLEARED = {"warnings": ["Nothing to show: see the message above."]}
+COMPUTING = {"warnings": ["Computing in the background…"]}
 DRAWDOWN_STYLE = {"height": "280px"}
 TRADE_COLUMNS = [
     {"field": "ticker"},
@@ -404,17 +499,33 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     form_states = [State(component, prop) for component, prop in FORM_FIELDS.values()]
 
     @app.callback(
-        Output("backtest-ticker", "disabled"),
         Output("backtest-strategy", "options"),
         Output("backtest-strategy", "value"),
+        Output("backtest-strategy-note", "children"),
         Input("backtest-subject", "value"),
-        State("backtest-strategy", "value"),
+        Input("backtest-strategy", "value"),
     )
     def choose_subject(subject, strategy):
-        """A ticker runs SMA, buy-and-hold or DCA; a portfolio's basket is held or rebalanced."""
+        """A ticker runs SMA, buy-and-hold or DCA; a portfolio's basket is held or rebalanced.
+        A strategy the new subject cannot run is cleared with a note saying why, never
+        swapped for another one behind the user's back."""
         allowed = BASKET_STRATEGIES if subject == "portfolio" else TICKER_STRATEGIES
         options = [{"label": STRATEGY_LABELS[name], "value": name} for name in allowed]
-        return subject == "portfolio", options, strategy if strategy in allowed else allowed[0]
+        if strategy is None or strategy in allowed:
+            return options, no_update, ""
+        return options, None, strategy_note(subject, strategy)
+
+    @app.callback(
+        [Output(f"backtest-{name}-field", "style") for name in TOGGLED_FIELDS],
+        Input("backtest-subject", "value"),
+        Input("backtest-strategy", "value"),
+        Input("backtest-sweep", "value"),
+        Input("backtest-period", "value"),
+        Input("backtest-contributions", "value"),
+    )
+    def show_fields(subject, strategy, sweep, period, contributions):
+        shown = shown_fields(subject, strategy, bool(sweep), period, contributions)
+        return [None if name in shown else HIDDEN for name in TOGGLED_FIELDS]
 
     @app.callback(
         Output("backtest-result", "data"),
@@ -427,12 +538,15 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     def ask(_clicks, *values):
         """Answer from the cache, or at once when every price is cached; else start a job."""
         form = dict(zip(FORM_FIELDS, values, strict=True))
+        # Whatever happens, the last run's results leave the page: they answered another question.
         if form["subject"] == "portfolio" and form["portfolio"] is None:
-            return no_update, no_update, invalid(InvalidInput("portfolio_id", "choose a portfolio"))
+            return CLEARED, no_update, invalid(InvalidInput("portfolio_id", "choose a portfolio"))
+        if form["strategy"] is None:
+            return CLEARED, no_update, invalid(InvalidInput("strategy", "choose a strategy"))
         blank = blank_number(form)
         if blank is not None:
             whole = " (a whole number of sessions)" if blank in ("fast", "slow") else ""
-            return no_update, no_update, invalid(InvalidInput(blank, f"enter a number{whole}"))
+            return CLEARED, no_update, invalid(InvalidInput(blank, f"enter a number{whole}"))
         raw = form_request(form)
         try:
             request = parse_backtest_request(raw)
@@ -443,10 +557,10 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
                 result = run_backtest(app_context, request, fetch=False)
                 return result, no_update, summary(result)
         except InvalidInput as error:
-            return no_update, no_update, invalid(error)
+            return CLEARED, no_update, invalid(error)
         except PortfolioNotFound:
             return None, no_update, "This portfolio no longer exists."
-        return no_update, raw, "Fetching prices and computing in the background…"
+        return COMPUTING, raw, "Fetching prices and computing in the background…"
 
     @app.callback(
         Output("backtest-result", "data", allow_duplicate=True),
@@ -636,17 +750,34 @@ def metrics_table(result: dict) -> dbc.Table:
 
 
 def summary(result: dict) -> object:
-    """The line above the chart: what ran over which sessions, or the warnings in an alert."""
+    """The line above the chart: what ran over which sessions, with any warnings in an alert;
+    when nothing could be computed (no prices), only the warnings: nothing was backtested."""
     subject = result.get("subject") or {}
     ran = f"Backtested {subject.get('name', '')} from {result.get('start')} to {result.get('end')}."
     warnings = result.get("warnings") or []
     if not warnings:
         return ran
+    lines = [ran] if result.get("series") else []
     return dbc.Alert(
-        [html.Div(ran), *(html.Div(text) for text in warnings)],
+        [html.Div(text) for text in [*lines, *warnings]],
         color="warning",
         className="py-1 mb-0",
+        id="backtest-warnings",
     )
+
+
+def strategy_note(subject: str, strategy: str) -> str:
+    """Why a strategy was cleared when the subject changed, and what to choose instead."""
+    allowed = BASKET_STRATEGIES if subject == "portfolio" else TICKER_STRATEGIES
+    choices = " or ".join(STRATEGY_LABELS[name] for name in allowed)
+    runs_on = "a single ticker" if subject == "portfolio" else "a portfolio's holdings"
+    return f"{STRATEGY_LABELS.get(strategy, 'That strategy')} runs on {runs_on}: choose {choices}."
+
+
+def in_words(text: str) -> str:
+    """A service message with the request's internal names (strategy ids, field names) replaced
+    by the words the form shows."""
+    return INTERNAL_NAMES.sub(lambda match: WORDS[match.group(0)], text)
 
 
 def provenance_text(result: dict) -> list[html.Div]:
@@ -662,7 +793,7 @@ def provenance_text(result: dict) -> list[html.Div]:
 def invalid(error: InvalidInput) -> dbc.Alert:
     """The error in an alert naming the form's field (the label the user sees)."""
     return dbc.Alert(
-        f"{FIELD_LABELS.get(error.field, error.field)}: {error.reason}",
+        f"{FIELD_LABELS.get(error.field, error.field)}: {in_words(error.reason)}",
         color="danger",
         className="py-1 mb-0",
         id="backtest-error",
@@ -728,8 +859,31 @@ def _format(key: str, value: float | None) -> str:
     return f"{value:,.2f}"
 
 
-def _field(label: str, control: object, md: int) -> dbc.Col:
-    return dbc.Col([dbc.Label(label, className="small mb-0"), control], md=md)
+def _field(name: str, label: str, control: object, md: int | str, lg: int | None = None) -> dbc.Col:
+    """A labelled control in a column "backtest-<name>-field"; the label is bound to the
+    control "backtest-<name>" (a text box, a number box or a dropdown's button)."""
+    controls = control if isinstance(control, list) else [control]
+    return dbc.Col(
+        [field_label(label, f"backtest-{name}"), *controls],
+        id=f"backtest-{name}-field",
+        xs=12,
+        sm=6,
+        md=md,
+        lg=lg or md,
+    )
+
+
+def _group(name: str, label: str, control: object, md: int | str) -> dbc.Col:
+    """A labelled group of radio buttons, switches or sliders, named by its label."""
+    return dbc.Col(
+        [
+            html.Div(label, id=f"backtest-{name}-label", className="form-label small mb-0"),
+            html.Div(control, role="group", **{"aria-labelledby": f"backtest-{name}-label"}),
+        ],
+        id=f"backtest-{name}-field",
+        xs=12,
+        md=md,
+    )
 
 
 def _number(component_id: str, value: float, step: float | str = "any") -> dbc.Input:

@@ -14,7 +14,15 @@ from dashapp.db.models import Transaction
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.backtests import cached_backtest
 from dashapp.services.portfolios import create_portfolio
-from dashapp.ui.backtest import FORM_FIELDS, form_request
+from dashapp.ui.backtest import (
+    CLEARED,
+    COMPUTING,
+    FORM_FIELDS,
+    TOGGLED_FIELDS,
+    form_request,
+    in_words,
+    shown_fields,
+)
 from tests.dash_client import DashClient
 
 FORM = {
@@ -95,7 +103,8 @@ def test_an_invalid_field_is_named_in_an_alert(app):
     assert alert["props"]["children"] == (
         "Fast SMA: the fast window must be shorter than the slow one"
     )
-    assert "backtest-result" not in response
+    # The last run's results leave the page: they do not answer this form.
+    assert response["backtest-result"]["data"] == CLEARED
 
 
 def test_a_number_out_of_range_is_named_by_its_label(app):
@@ -125,7 +134,7 @@ def test_missing_prices_start_a_background_job(app):
     response = ask(DashClient(app), ticker="MSFT")
     assert response["backtest-job"]["data"]["ticker"] == "MSFT"
     assert response["backtest-message"]["children"].startswith("Fetching prices")
-    assert "backtest-result" not in response
+    assert response["backtest-result"]["data"] == COMPUTING  # the last results leave the page
 
 
 def test_the_result_draws_equity_drawdown_metrics_and_trades(app, cached):
@@ -256,16 +265,97 @@ def test_a_background_job_fetches_then_answers(app):
     assert cached_backtest(context_of(app), parse_backtest_request(raw)) == result
 
 
-def test_a_portfolio_subject_offers_the_basket_strategies(app):
+def test_a_portfolio_subject_offers_the_basket_strategies_and_says_why_one_was_cleared(app):
     client = DashClient(app)
     response = client.call(
-        "backtest-ticker.disabled",
-        {"backtest-subject.value": "portfolio"},
-        {"backtest-strategy.value": "sma_crossover"},
+        "backtest-strategy.options",
+        {"backtest-subject.value": "portfolio", "backtest-strategy.value": "sma_crossover"},
+        changed=["backtest-subject.value"],
     )
-    assert response["backtest-ticker"]["disabled"] is True
     assert [o["value"] for o in response["backtest-strategy"]["options"]] == [
         "buy_and_hold",
         "rebalance",
     ]
-    assert response["backtest-strategy"]["value"] == "buy_and_hold"
+    # Not silently swapped for another strategy: cleared, with the reason at the field.
+    assert response["backtest-strategy"]["value"] is None
+    assert response["backtest-strategy-note"]["children"] == (
+        "SMA crossover runs on a single ticker: choose Buy and hold or Rebalance the basket."
+    )
+    kept = client.call(
+        "backtest-strategy.options",
+        {"backtest-subject.value": "portfolio", "backtest-strategy.value": "buy_and_hold"},
+        changed=["backtest-subject.value"],
+    )
+    assert "value" not in kept["backtest-strategy"]
+    assert kept["backtest-strategy-note"]["children"] == ""
+
+
+def test_an_unchosen_strategy_is_asked_for(app):
+    alert = ask(DashClient(app), strategy=None)["backtest-message"]["children"]
+    assert alert["props"]["children"] == "Strategy: choose a strategy"
+
+
+def test_service_messages_use_the_forms_words_not_internal_names():
+    for reason, said in [
+        (
+            "a sweep varies the windows of sma_crossover",
+            "a sweep varies the windows of SMA crossover",
+        ),
+        (
+            "a portfolio's basket runs buy_and_hold or rebalance",
+            "a portfolio's basket runs Buy and hold or Rebalance the basket",
+        ),
+        (
+            "'mine' needs the portfolio_id whose flows to use",
+            "'my contributions' needs the portfolio whose flows to use",
+        ),
+    ]:
+        assert in_words(reason) == said
+
+
+@pytest.mark.parametrize(
+    ("form", "shown"),
+    [
+        (
+            ("ticker", "sma_crossover", False, "5Y", "lump"),
+            {"ticker", "fast", "slow", "sweep", "cash"},
+        ),
+        (
+            ("ticker", "sma_crossover", True, "CUSTOM", "lump"),
+            {
+                "ticker",
+                "fast",
+                "slow",
+                "sweep",
+                "metric",
+                "fast-windows",
+                "slow-windows",
+                "cash",
+                "dates",
+            },
+        ),
+        (("portfolio", "rebalance", False, "1Y", "lump"), {"portfolio", "frequency", "cash"}),
+        (("ticker", "dca", False, "1Y", "lump"), {"ticker", "amount"}),
+        (("ticker", "buy_and_hold", False, "1Y", "mine"), {"ticker", "portfolio"}),
+    ],
+)
+def test_only_the_fields_the_strategy_uses_are_shown(app, form, shown):
+    assert shown_fields(*form) == shown
+    styles = DashClient(app).call(
+        "backtest-ticker-field.style",
+        dict(
+            zip(
+                [
+                    "backtest-subject.value",
+                    "backtest-strategy.value",
+                    "backtest-sweep.value",
+                    "backtest-period.value",
+                    "backtest-contributions.value",
+                ],
+                [form[0], form[1], ["sweep"] if form[2] else [], form[3], form[4]],
+                strict=True,
+            )
+        ),
+    )
+    visible = {name for name in TOGGLED_FIELDS if styles[f"backtest-{name}-field"]["style"] is None}
+    assert visible == shown
