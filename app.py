@@ -5,10 +5,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NoReturn
 
 from dashapp import context_of, create_app
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.settings import Settings, SettingsError
+
+# gunicorn's WORKER_BOOT_ERROR: its master stops, instead of starting workers that fail forever.
+CANNOT_START = 3
+
+
+def _cannot_start(error: SettingsError) -> NoReturn:
+    """One line naming the setting (and the host it points at), no traceback."""
+    print(f"StockTracker cannot start: {error}", file=sys.stderr, flush=True)
+    sys.exit(CANNOT_START)
 
 
 def _settings(argv: list[str]) -> Settings:
@@ -23,11 +33,15 @@ def _settings(argv: list[str]) -> Settings:
     try:
         return Settings.from_env(environ)
     except SettingsError as error:
-        sys.exit(f"StockTracker cannot start: {error}")
+        _cannot_start(error)
 
 
 settings = _settings(sys.argv[1:] if __name__ == "__main__" else [])
-app = create_app(settings)
+try:
+    # Unreachable database or Redis: StartupError, a SettingsError, within the connect timeouts.
+    app = create_app(settings)
+except SettingsError as error:
+    _cannot_start(error)
 server = app.server
 # The Celery app for `celery -A app:celery worker`, present when REDIS_URL is set.
 celery = server.extensions.get("celery")

@@ -18,11 +18,11 @@ from dashapp.market.providers import MarketDataProvider
 from dashapp.not_found import register_not_found
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
+from dashapp.services.shared_cache import SharedCache
 from dashapp.settings import Settings
 from dashapp.telemetry import metrics
 from dashapp.telemetry.health import register_health
 from dashapp.telemetry.timing import (
-    TimedCache,
     TimedProvider,
     install_db_timing,
     install_request_timing,
@@ -105,7 +105,10 @@ def _install_telemetry(app: Dash, app_context: AppContext) -> None:
     app_context.store.provider = TimedProvider(app_context.store.provider)
     install_request_timing(app.server, lambda: app.callback_map, metrics.observe_request)
     metrics.register_metrics(app.server, lambda: cache_status.metric_families(app_context))
-    register_health(app.server, cache_status.health_checks(app_context))
+    register_health(
+        app.server,
+        cache_status.health_checks(app_context, celery=app.server.extensions.get("celery")),
+    )
 
 
 def _background_manager(
@@ -121,14 +124,31 @@ def _background_manager(
     settings = app_context.settings
     if settings.redis_url:
         return PerRequestCeleryManager(celery_app(settings))
-    return ThreadedDiskcacheManager(TimedCache(str(Path(settings.cache_dir) / "callbacks")))
+    return ThreadedDiskcacheManager(
+        SharedCache(
+            str(Path(settings.cache_dir) / "callbacks"), timeout=settings.cache_timeout_seconds
+        )
+    )
 
 
 def celery_app(settings: Settings) -> Celery:
     """The Celery app that runs background callbacks (`celery -A app:celery worker`)."""
     application = Celery("stocktracker", broker=settings.redis_url, backend=settings.redis_url)
+    # A dead or frozen Redis fails a callback's start or poll within seconds: socket timeouts
+    # on broker and backend, and one quick retry instead of Celery's default of retrying for
+    # tens of seconds.
+    timeout = settings.redis_timeout_seconds
+    quick_retry = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
     application.conf.update(
-        task_serializer="json", result_serializer="json", accept_content=["json"]
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        broker_connection_timeout=timeout,
+        broker_transport_options={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+        redis_socket_timeout=timeout,
+        redis_socket_connect_timeout=timeout,
+        result_backend_transport_options={"retry_policy": quick_retry},
+        task_publish_retry_policy=quick_retry,
     )
     return application
 

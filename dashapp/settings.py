@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 MARKET_DATA_CHOICES = ("yahoo", "demo")
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -51,6 +52,11 @@ class Settings:
     prometheus_multiproc_dir: Path | None = None
     warm_delay_seconds: int = 600
     benchmark_history_days: int = 1826
+    # A dead or frozen dependency is an error within these, never a hang (README: Configuration).
+    database_connect_timeout_seconds: float = 3.0
+    database_statement_timeout_seconds: float = 10.0
+    redis_timeout_seconds: float = 3.0
+    cache_timeout_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -75,9 +81,12 @@ class Settings:
         for prefix in ("postgres://", "postgresql://"):
             if database_url.startswith(prefix):
                 database_url = "postgresql+psycopg://" + database_url[len(prefix) :]
+        _check_url_port("DATABASE_URL", database_url)
         redis_url = env.get("REDIS_URL", "").strip() or None
         if redis_url is not None and not redis_url.startswith(("redis://", "rediss://")):
             raise SettingsError("REDIS_URL", "must start with redis:// or rediss://")
+        if redis_url is not None:
+            _check_url_port("REDIS_URL", redis_url)
         settings = cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -109,6 +118,18 @@ class Settings:
             ),
             warm_delay_seconds=_integer(env, "WARM_DELAY_SECONDS", 600, minimum=0, maximum=14_400),
             benchmark_history_days=_integer(env, "BENCHMARK_HISTORY_DAYS", 1826, minimum=30),
+            database_connect_timeout_seconds=_number(
+                env, "DATABASE_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=1.0, maximum=60.0
+            ),
+            database_statement_timeout_seconds=_number(
+                env, "DATABASE_STATEMENT_TIMEOUT_SECONDS", 10.0, minimum=1.0, maximum=600.0
+            ),
+            redis_timeout_seconds=_number(
+                env, "REDIS_TIMEOUT_SECONDS", 3.0, minimum=0.5, maximum=60.0
+            ),
+            cache_timeout_seconds=_number(
+                env, "CACHE_TIMEOUT_SECONDS", 5.0, minimum=0.5, maximum=60.0
+            ),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -120,6 +141,20 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _check_url_port(name: str, url: str) -> None:
+    """A port in `url` must be a number from 1 to 65535 (the URL itself is not echoed: it may
+    hold a password)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise SettingsError(
+            name, f"the port for host {parts.hostname or '?'} must be a number from 1 to 65535"
+        )
 
 
 def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:

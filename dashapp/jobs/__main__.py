@@ -32,7 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level)
     # Before anything counts: cache hits of this process join the web workers' on this host.
     metrics.configure(settings.metrics_dir)
-    ctx = build_context(settings)
+    try:
+        ctx = build_context(settings)
+    except SettingsError as error:  # an unreachable database or Redis (StartupError)
+        print(f"StockTracker jobs cannot start: {error}", file=sys.stderr)
+        return 1
     cache_status.count_cache_use(ctx)
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -18,7 +18,14 @@ from dashapp.market.errors import failure_in_words
 from dashapp.services.context import AppContext
 from dashapp.services.upkeep import JOBS, UpkeepLock
 from dashapp.telemetry import metrics
-from dashapp.telemetry.health import Check, breaker_check, cache_check, database_check
+from dashapp.telemetry.health import (
+    Check,
+    breaker_check,
+    cache_check,
+    celery_check,
+    database_check,
+    redis_check,
+)
 from dashapp.telemetry.hit_tally import HitRate, HourlyTally
 
 TICKER_COLUMNS = (
@@ -259,12 +266,19 @@ def metric_families(ctx: AppContext) -> list[metrics.Family]:
     return families
 
 
-def health_checks(ctx: AppContext) -> dict[str, Check]:
-    return {
+def health_checks(ctx: AppContext, celery: Any = None) -> dict[str, Check]:
+    """Database, cache and breaker always; Redis when REDIS_URL is set; a Celery worker when
+    background callbacks run on `celery` (the Celery app)."""
+    checks = {
         "database": database_check(lambda: ctx.db.engine),
         "cache": cache_check(ctx.cache),
         "breaker": breaker_check(lambda: breakers(ctx)),
     }
+    if ctx.redis is not None:
+        checks["redis"] = redis_check(ctx.redis.ping)
+    if celery is not None:
+        checks["celery"] = celery_check(celery.control.ping)
+    return checks
 
 
 def _frame(rows: Sequence[object], columns: Sequence[str]) -> pd.DataFrame:

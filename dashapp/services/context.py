@@ -20,9 +20,10 @@ from dashapp.market.price_store import PriceStore
 from dashapp.market.providers import MarketDataProvider, RequestRecorder
 from dashapp.market.resilience import ResilientProvider
 from dashapp.market.yahoo import YahooMarket
+from dashapp.services.dependencies import check_dependencies, redis_client
+from dashapp.services.shared_cache import SharedCache
 from dashapp.settings import Settings
 from dashapp.telemetry.counters import Counters
-from dashapp.telemetry.timing import TimedCache
 
 
 @dataclass
@@ -35,6 +36,8 @@ class AppContext:
     store: PriceStore
     counters: Counters
     cache: diskcache.Cache
+    # Shared breaker and budget across hosts, when REDIS_URL is set.
+    redis: redis.Redis | None = None
 
     @property
     def is_demo_data(self) -> bool:
@@ -43,10 +46,16 @@ class AppContext:
     def close(self) -> None:
         self.cache.close()
         self.db.dispose()
+        if self.redis is not None:
+            self.redis.close()
 
 
 def make_provider(
-    settings: Settings, clock: Clock, recorder: RequestRecorder, state_cache: diskcache.Cache
+    settings: Settings,
+    clock: Clock,
+    recorder: RequestRecorder,
+    state_cache: diskcache.Cache,
+    redis_client: redis.Redis | None = None,
 ) -> ResilientProvider:
     """The configured provider behind retries, the shared breaker and budget, and timeouts."""
     source: MarketDataProvider
@@ -66,7 +75,7 @@ def make_provider(
         clock,
         state_cache=state_cache,
         # Across hosts the breaker and the budget must live in Redis, not a host's diskcache.
-        redis_client=redis.Redis.from_url(settings.redis_url) if settings.redis_url else None,
+        redis_client=redis_client,
         failure_threshold=settings.breaker_failure_threshold,
         reset_seconds=settings.breaker_reset_seconds,
         requests_per_minute=settings.upstream_requests_per_minute,
@@ -82,18 +91,34 @@ def build_context(
     provider: MarketDataProvider | None = None,
     migrate: bool = True,
 ) -> AppContext:
-    """Wire every part from `settings`; tests pass a frozen clock or a faulty provider."""
+    """Wire every part from `settings`; tests pass a frozen clock or a faulty provider.
+
+    Raises StartupError (dependencies.py) when the database, Redis or the cache directory
+    cannot be used, within the connect timeouts.
+    """
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    check_dependencies(settings)
     clock = clock or SystemClock()
-    db = Database.from_url(settings.database_url)
+    db = Database.from_url(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
     if migrate:
         upgrade_to_head(db.engine, settings.instance_dir)
     calendar = MarketCalendar()
     # One diskcache per host for shared state: breaker, request budget, cached results. Its
-    # reads and writes count into the request's Server-Timing `cache` part.
-    cache = TimedCache(str(Path(settings.cache_dir) / "shared"))
-    provider = provider or make_provider(settings, clock, FetchLogRecorder(db), cache)
+    # reads and writes count into the request's Server-Timing `cache` part; a broken cache
+    # directory makes it an empty cache, never an error (shared_cache.py).
+    cache = SharedCache(
+        str(Path(settings.cache_dir) / "shared"), timeout=settings.cache_timeout_seconds
+    )
+    shared_redis = (
+        redis_client(settings.redis_url, settings.redis_timeout_seconds)
+        if settings.redis_url
+        else None
+    )
+    provider = provider or make_provider(settings, clock, FetchLogRecorder(db), cache, shared_redis)
     counters = Counters()
     store = PriceStore(
         db,
@@ -105,4 +130,4 @@ def build_context(
         counters,
         heal_sessions=settings.self_heal_sessions,
     )
-    return AppContext(settings, db, clock, calendar, provider, store, counters, cache)
+    return AppContext(settings, db, clock, calendar, provider, store, counters, cache, shared_redis)
