@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from dashapp import context_of, create_app
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from dashapp.services.deployment import MarketDataMismatch, check_market_data, publish_market_data
 from dashapp.settings import Settings, SettingsError
 
 # gunicorn's WORKER_BOOT_ERROR: its master stops, instead of starting workers that fail forever.
@@ -45,6 +46,21 @@ except SettingsError as error:
 server = app.server
 # The Celery app for `celery -A app:celery worker`, present when REDIS_URL is set.
 celery = server.extensions.get("celery")
+
+
+def _is_celery_worker(argv: list[str]) -> bool:
+    """`celery -A app:celery worker` imports this module as well: it follows the web."""
+    program = os.path.basename(argv[0]) if argv else ""
+    return "worker" in argv[1:] and (program == "celery" or argv[0].endswith("celery/__main__.py"))
+
+
+if _is_celery_worker(sys.argv):
+    try:
+        check_market_data(context_of(app), "Celery worker")
+    except MarketDataMismatch as mismatch:
+        sys.exit(f"StockTracker worker cannot start: {mismatch}")
+else:
+    publish_market_data(context_of(app))
 
 if settings.demo:
     # Seeding and warming happen before the first request, never on a request's path.

@@ -16,6 +16,7 @@ from dashapp.clock import Clock
 from dashapp.http_cache import install_http_cache
 from dashapp.market.providers import MarketDataProvider
 from dashapp.not_found import register_not_found
+from dashapp.secret_key import secret_key_of
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
 from dashapp.services.shared_cache import SharedCache
@@ -49,7 +50,7 @@ def create_app(
     app_context = build_context(settings, clock=clock, provider=provider)
     server = Flask("dashapp")
     # Background-callback job handles are signed with this key: every worker must share it.
-    server.secret_key = settings.secret_key
+    server.secret_key = secret_key_of(settings)
     server.extensions[CONTEXT_KEY] = app_context
     manager = _background_manager(app_context)
     if isinstance(manager, PerRequestCeleryManager):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,6 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 MARKET_DATA_CHOICES = ("yahoo", "demo")
+# The demo market's own database and cache live here under INSTANCE_DIR, so its made-up
+# prices never reach a later run against the real market.
+DEMO_SUBDIR = "demo"
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -33,7 +35,9 @@ class Settings:
     redis_url: str | None = None
     market_data: str = "yahoo"
     demo: bool = False
-    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    # Empty: the key in `instance_dir / "secret_key"`, created on first start (see
+    # dashapp/secret_key.py), so every process of the host signs alike.
+    secret_key: str = field(default="", repr=False)
     host: str = "127.0.0.1"
     port: int = 8050
     fresh_intraday_seconds: int = 300
@@ -65,14 +69,17 @@ class Settings:
         Raises SettingsError naming the variable when a value cannot be parsed.
         """
         env = os.environ if environ is None else environ
-        instance_dir = Path(env.get("INSTANCE_DIR", "instance"))
+        # Absolute, so that no path depends on the directory a process was started from.
+        instance_dir = _directory(env, "INSTANCE_DIR", Path("instance"))
         demo = _boolean(env, "STOCKTRACKER_DEMO", False)
         market_data = env.get("MARKET_DATA", "demo" if demo else "yahoo").strip().lower()
         if market_data not in MARKET_DATA_CHOICES:
             raise SettingsError("MARKET_DATA", f"must be one of {', '.join(MARKET_DATA_CHOICES)}")
+        # The demo market's prices go to a database and cache of their own.
+        data_dir = instance_dir / DEMO_SUBDIR if market_data == "demo" else instance_dir
         database_url = env.get("DATABASE_URL", "").strip()
         if not database_url:
-            database_url = f"sqlite:///{(instance_dir / 'stocktracker.db').resolve()}"
+            database_url = f"sqlite:///{data_dir / 'stocktracker.db'}"
         elif "://" not in database_url:
             raise SettingsError(
                 "DATABASE_URL", "must be a URL such as postgresql+psycopg://host/db"
@@ -90,11 +97,11 @@ class Settings:
         settings = cls(
             instance_dir=instance_dir,
             database_url=database_url,
-            cache_dir=Path(env.get("CACHE_DIR", str(instance_dir / "cache"))),
+            cache_dir=_directory(env, "CACHE_DIR", data_dir / "cache"),
             redis_url=redis_url,
             market_data=market_data,
             demo=demo,
-            secret_key=env.get("SECRET_KEY") or secrets.token_hex(32),
+            secret_key=env.get("SECRET_KEY", "").strip(),
             host=env.get("HOST", "127.0.0.1"),
             port=_integer(env, "PORT", 8050, minimum=1, maximum=65535),
             fresh_intraday_seconds=_integer(env, "FRESH_INTRADAY_SECONDS", 300, minimum=1),
@@ -112,7 +119,7 @@ class Settings:
             max_import_rows=_integer(env, "MAX_IMPORT_ROWS", 20_000, minimum=1),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             prometheus_multiproc_dir=(
-                Path(env["PROMETHEUS_MULTIPROC_DIR"])
+                _directory(env, "PROMETHEUS_MULTIPROC_DIR", Path())
                 if env.get("PROMETHEUS_MULTIPROC_DIR")
                 else None
             ),
@@ -155,6 +162,12 @@ def _check_url_port(name: str, url: str) -> None:
         raise SettingsError(
             name, f"the port for host {parts.hostname or '?'} must be a number from 1 to 65535"
         )
+
+
+def _directory(env: Mapping[str, str], name: str, default: Path) -> Path:
+    """The directory named by `name` (or `default`), absolute; `~` is the user's home."""
+    raw = env.get(name, "").strip()
+    return (Path(raw).expanduser() if raw else default).absolute()
 
 
 def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:

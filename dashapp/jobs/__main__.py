@@ -15,6 +15,7 @@ from types import FrameType
 from dashapp.jobs.clock import JobClock
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
+from dashapp.services.deployment import MarketDataMismatch, check_market_data
 from dashapp.services.upkeep import JOBS, JobBusy, run_job
 from dashapp.settings import Settings, SettingsError
 from dashapp.telemetry import metrics
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         ctx = build_context(settings)
     except SettingsError as error:  # an unreachable database or Redis (StartupError)
         print(f"StockTracker jobs cannot start: {error}", file=sys.stderr)
+        return 1
+    try:
+        check_market_data(ctx, "clock" if arguments.run is None else "job")
+    except MarketDataMismatch as mismatch:
+        print(f"StockTracker jobs cannot start: {mismatch}", file=sys.stderr)
+        ctx.close()
         return 1
     cache_status.count_cache_use(ctx)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -14,7 +14,7 @@ import math
 import re
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -388,6 +388,12 @@ def _long_frame(symbols: list[str], windows: list[dict[str, np.ndarray]]) -> pd.
         {name: np.concatenate([window[name] for window in windows]) for name in BAR_COLUMNS[1:]}
     )
     return pd.DataFrame(columns, columns=list(BAR_COLUMNS))
+
+
+def includes_demo_prices(sources: Iterable[object]) -> bool:
+    """Whether any of these prices' sources is the demo market: such prices are labelled demo
+    data whichever market the reading process is set up for."""
+    return any(source == DemoMarket.name for source in sources)
 
 
 def _normalize(tickers: Sequence[str]) -> list[str]:

@@ -30,6 +30,7 @@ from dashapp.analytics import backtest as engine
 from dashapp.analytics import metrics
 from dashapp.analytics.performance import portfolio_series
 from dashapp.analytics.periods import UnknownPeriod, period_range
+from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import FIELDS, PriceMatrix, price_matrix
 from dashapp.services.backtest_requests import (
     TICKER_PATTERN,
@@ -300,7 +301,8 @@ def _compute(
         "provenance": provenance,
         "missing": missing,
         "warnings": warnings,
-        "demo_data": ctx.is_demo_data,
+        "demo_data": ctx.is_demo_data
+        or includes_demo_prices(p["source"] for p in provenance.values()),
         "series": None,
         "trades": [],
         "metrics": {},

@@ -28,6 +28,7 @@ from dashapp.analytics.benchmarks import (
 )
 from dashapp.analytics.performance import portfolio_series, xirr
 from dashapp.analytics.periods import PERIODS, UnknownPeriod, period_range
+from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import price_matrix
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
@@ -173,7 +174,8 @@ def _compute(
     empty = {
         "portfolio": {"id": portfolio.id, "name": portfolio.name, "version": portfolio.version},
         "provenance": provenance,
-        "demo_data": ctx.is_demo_data,
+        "demo_data": ctx.is_demo_data
+        or includes_demo_prices(p["source"] for p in provenance.values()),
     }
     if first is None:
         return {

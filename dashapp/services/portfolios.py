@@ -19,6 +19,7 @@ from dashapp.analytics.holdings import (
     valuation,
 )
 from dashapp.db.models import Portfolio, Transaction
+from dashapp.market.demo import includes_demo_prices
 from dashapp.services.context import AppContext
 from dashapp.services.views import note_viewed
 
@@ -222,7 +223,7 @@ def holdings_view(ctx: AppContext, portfolio_id: int) -> HoldingsView:
         holdings=holdings[list(HOLDING_COLUMNS)].sort_values("market_value", ascending=False),
         totals=totals,
         as_of=None if as_of is None else as_of.to_pydatetime(),
-        is_demo=ctx.is_demo_data,
+        is_demo=ctx.is_demo_data or includes_demo_prices(holdings["source"]),
     )
 
 
