@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import asdict
 
@@ -50,6 +51,7 @@ from dashapp.services.transactions import (
     ticker_statuses,
     update_transaction,
 )
+from dashapp.ui.components import field_label
 
 PREVIEW_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "currency", "note")
 PREVIEW_ROWS = 200
@@ -58,6 +60,14 @@ LISTED_LINES = 100
 KIND_WORDS = {"SPLIT": ("split", "splits"), "DIVIDEND": ("dividend", "dividends")}
 PATH_PATTERN = re.compile(r"^/portfolios/(\d{1,18})$")
 FORM_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "note")
+# No field marked invalid, no error line under any.
+CLEAN_FIELDS = (*(False for _ in FORM_FIELDS), *("" for _ in FORM_FIELDS))
+# The grid's symbol check in words (services.transactions.ticker_statuses says which).
+SYMBOL_WORDS = {
+    "known": "prices cached",
+    "unknown": "unknown symbol",
+    "unchecked": "not checked yet",
+}
 GRID_FIELDS = (
     "id",
     "trade_date",
@@ -182,6 +192,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Output("ledger-check", "data"),
         Output("ledger-delete-modal", "is_open", allow_duplicate=True),
         Output("ledger-editing", "data", allow_duplicate=True),
+        *(Output(f"ledger-{name}", "invalid") for name in FORM_FIELDS),
+        *(Output(f"ledger-{name}-feedback", "children") for name in FORM_FIELDS),
         Input("ledger-add", "n_clicks"),
         Input("ledger-save", "n_clicks"),
         Input("ledger-delete-confirm", "n_clicks"),
@@ -211,14 +223,16 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             else:
                 raise PreventUpdate
         except LedgerError as error:
-            return no_update, _errors_alert(error), no_update, False, no_update
+            marked, said = field_errors(error)
+            return no_update, _errors_alert(error), no_update, False, no_update, *marked, *said
         except (PortfolioNotFound, TransactionNotFound) as error:
-            return no_update, dbc.Alert(str(error), color="warning"), no_update, False, None
+            alert = dbc.Alert(str(error), color="warning")
+            return no_update, alert, no_update, False, None, *CLEAN_FIELDS
         grid = _grid_rows(app_context, list_transactions(app_context, portfolio_id))
         to_check = _unconfirmed(grid, [row.ticker] if row is not None and row.ticker else [])
         feedback = dbc.Alert(message, color="success", className="py-1", id="ledger-done")
         next_editing = editing_id if trigger == "ledger-save" else None
-        return grid, feedback, to_check, False, next_editing
+        return grid, feedback, to_check, False, next_editing, *CLEAN_FIELDS
 
     @app.callback(
         Output("ledger-grid", "rowData", allow_duplicate=True),
@@ -473,7 +487,18 @@ def _proposal_items(proposals: list[Proposal]) -> list[html.Li]:
 
 def _editor(base_currency: str) -> dbc.Card:
     def field(label: str, component) -> dbc.Col:
-        return dbc.Col([dbc.Label(label, className="small mb-0"), component], md=True)
+        """A labelled control with its own error line, shown when the control is marked
+        invalid (`ledger-<name>.invalid`)."""
+        return dbc.Col(
+            [
+                field_label(label, component.id),
+                component,
+                dbc.FormFeedback(id=f"{component.id}-feedback", type="invalid"),
+            ],
+            xs=12,
+            sm=6,
+            md=True,
+        )
 
     return dbc.Card(
         dbc.CardBody(
@@ -481,9 +506,16 @@ def _editor(base_currency: str) -> dbc.Card:
                 dbc.Row(
                     [
                         field(
-                            "Date",
+                            "Date (YYYY-MM-DD)",
+                            # Text, not type="date": the browser would show its locale's
+                            # mm/dd/yyyy, and every other date in the app is ISO.
                             dbc.Input(
-                                id="ledger-trade_date", type="date", placeholder="YYYY-MM-DD"
+                                id="ledger-trade_date",
+                                type="text",
+                                placeholder="2024-12-31",
+                                inputMode="numeric",
+                                maxLength=10,
+                                autoComplete="off",
                             ),
                         ),
                         field(
@@ -713,15 +745,29 @@ def _column_defs() -> list[dict]:
         {"field": "ticker", "headerName": "Ticker", "cellClass": "fw-bold", "minWidth": 100},
         {
             "field": "ticker_status",
-            "headerName": "Symbol",
-            "headerTooltip": "known: prices are cached; unknown: the provider does not know it",
-            "minWidth": 100,
+            "headerName": "Symbol check",
+            "headerTooltip": "Whether Yahoo Finance knows the ticker: checked when a ticker is "
+            "first used; 'prices cached' means the app holds its prices.",
+            "valueFormatter": {"function": f"({json.dumps(SYMBOL_WORDS)})[params.value] || ''"},
+            "minWidth": 150,
         },
         {"field": "quantity", "headerName": "Quantity", **number},
         {"field": "price", "headerName": "Price", **number},
         {"field": "fees", "headerName": "Fees", **number},
         {"field": "currency", "headerName": "Currency", "minWidth": 90},
         {"field": "note", "headerName": "Note", "minWidth": 160},
+    ]
+
+
+def field_errors(error: LedgerError) -> tuple[list[bool], list[str]]:
+    """Each form field's `invalid` flag and error line: a refused change marks the fields it
+    names (several reasons for one field are joined) and clears the others."""
+    said: dict[str, list[str]] = {name: [] for name in FORM_FIELDS}
+    for reason in error.errors:
+        if reason.column in said:
+            said[reason.column].append(reason.message)
+    return [bool(said[name]) for name in FORM_FIELDS], [
+        " ".join(said[name]) for name in FORM_FIELDS
     ]
 
 

@@ -64,7 +64,7 @@ def test_add_refuse_edit_delete_and_import_transactions(live_apps, page):
     assert "AAPL" in row.inner_text()
     # The symbol is checked with the provider in the background, after the form answered.
     page.wait_for_function(
-        "document.querySelector('#ledger-grid .ledger-row').innerText.includes('known')",
+        "document.querySelector('#ledger-grid .ledger-row').innerText.includes('prices cached')",
         timeout=30_000,
     )
 
@@ -181,3 +181,46 @@ def test_a_long_list_of_proposals_is_summarised_and_each_is_added_by_its_own_cli
     assert page.locator(".ledger-proposal:visible").count() == 21
     dividends = [r for r in list_transactions(context, portfolio_id) if r.kind == "DIVIDEND"]
     assert [(r.trade_date, r.quantity, r.price) for r in dividends] == [(ex_dates[20], 10.0, 0.5)]
+
+
+def test_dates_are_iso_the_symbol_check_is_worded_and_errors_mark_their_field(live_apps, page):
+    app = live_apps.build()
+    portfolio = create_portfolio(context_of(app), "Taxable")
+    url = live_apps.serve(app)
+    page.goto(f"{url}/portfolios/{portfolio.id}")
+    page.wait_for_selector("#ledger-add", timeout=15_000)
+
+    # A text box that shows and takes the date as ISO, like every other date in the app.
+    assert page.get_attribute("#ledger-trade_date", "type") == "text"
+    assert page.inner_text("#ledger-trade_date-label") == "Date (YYYY-MM-DD)"
+    fill_transaction(page, "12/02/2024", "BUY", "AAPL", "10", "100")
+    page.click("#ledger-add")
+    page.wait_for_selector("#ledger-trade_date.is-invalid", timeout=15_000)
+    assert page.is_visible("#ledger-trade_date-feedback")
+    assert page.inner_text("#ledger-trade_date-feedback") != ""
+    assert page.locator(".is-invalid").count() == 1  # only the field at fault
+
+    fill_transaction(page, "2024-12-02", "BUY", "AAPL", "10", "100")
+    page.click("#ledger-add")
+    page.wait_for_selector("#ledger-grid .ledger-row", timeout=15_000)
+    assert page.locator(".is-invalid").count() == 0  # fixed: the mark goes
+    date_cell = page.locator("#ledger-grid .ledger-row [col-id='trade_date']").first
+    assert date_cell.inner_text() == "2024-12-02"
+
+    # Selling more than is held marks the quantity, next to the box, not only in the banner.
+    fill_transaction(page, "2024-12-03", "SELL", "AAPL", "15", "110")
+    page.click("#ledger-add")
+    page.wait_for_selector("#ledger-quantity.is-invalid", timeout=15_000)
+    assert "10" in page.inner_text("#ledger-quantity-feedback")
+    quantity_box = page.locator("#ledger-quantity").bounding_box()
+    feedback_box = page.locator("#ledger-quantity-feedback").bounding_box()
+    assert 0 <= feedback_box["y"] - (quantity_box["y"] + quantity_box["height"]) < 10
+
+    # The symbol column says in words what it checked.
+    header = page.locator("#ledger-grid .ag-header-cell[col-id='ticker_status']")
+    assert header.inner_text() == "Symbol check"
+    page.wait_for_function(
+        "document.querySelector(\"#ledger-grid .ledger-row [col-id='ticker_status']\")"
+        ".innerText === 'prices cached'",
+        timeout=30_000,
+    )
