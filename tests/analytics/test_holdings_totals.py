@@ -1,0 +1,124 @@
+"""Portfolio totals at their edges: everything closed, one holding priced, tiny and zero cost
+bases, and which ledgers track cash (issue 17). Numbers are worked out in the comments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashapp.analytics.holdings import (
+    InvalidTransaction,
+    cash_balance,
+    portfolio_totals,
+    positions,
+    tracks_cash,
+    valuation,
+)
+
+
+def ledger(*rows: tuple) -> pd.DataFrame:
+    """Rows of (date, kind, ticker, quantity, price, fees); ids follow the order given."""
+    frame = pd.DataFrame(
+        rows, columns=["trade_date", "kind", "ticker", "quantity", "price", "fees"]
+    )
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"])
+    frame.insert(0, "id", range(1, len(frame) + 1))
+    return frame
+
+
+NO_PRICES = pd.Series(dtype="float64")
+
+ALL_CLOSED = ledger(
+    ("2024-01-02", "BUY", "AAA", 10, 100.0, 1.0),  # basis 1,001
+    ("2024-02-01", "DIVIDEND", "AAA", 10, 0.5, 0.0),  # 5
+    ("2024-02-15", "FEE", "AAA", 1, 2.0, 0.0),  # an ADR fee of 2
+    ("2024-03-01", "SELL", "AAA", 10, 120.0, 1.0),  # 1,200 - 1 - 1,001 = 198
+    ("2024-01-02", "BUY", "BBB", 4, 50.0, 0.0),
+    ("2024-04-01", "SELL", "BBB", 4, 45.0, 0.0),  # 180 - 200 = -20
+)
+
+
+def test_totals_with_every_position_closed_and_no_prices():
+    totals = portfolio_totals(valuation(positions(ALL_CLOSED), NO_PRICES, NO_PRICES))
+    # Nothing open: nothing unrealized; the gain is what was settled: 198 - 20 + 5 - 2 = 181.
+    assert totals["total_gain"] == pytest.approx(181.0)
+    assert totals["realized_gain"] == pytest.approx(178.0)
+    assert totals["dividends"] == pytest.approx(5.0)
+    assert totals["fees"] == pytest.approx(4.0)  # 1 + 1 trade fees, 2 other
+    for key in ("market_value", "day_change", "cost_basis", "unrealized_gain"):
+        assert np.isnan(totals[key]), key
+    assert (totals["priced_count"], totals["missing_count"], totals["missing_tickers"]) == (
+        0,
+        0,
+        [],
+    )
+
+
+def test_totals_with_every_position_closed_and_still_priced():
+    prices = pd.Series({"AAA": 130.0, "BBB": 40.0})
+    totals = portfolio_totals(valuation(positions(ALL_CLOSED), prices, prices))
+    assert totals["market_value"] == 0.0
+    assert totals["cost_basis"] == 0.0
+    assert totals["total_gain"] == pytest.approx(181.0)
+
+
+def test_totals_with_only_one_holding_priced():
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 10, 100.0, 0.0),
+        ("2024-01-02", "BUY", "BBB", 5, 100.0, 0.0),
+        ("2024-01-03", "FEE", "BBB", 1, 3.0, 0.0),
+    )
+    valued = valuation(
+        positions(transactions), pd.Series({"AAA": 110.0}), pd.Series({"AAA": 100.0})
+    )
+    totals = portfolio_totals(valued)
+    assert totals["market_value"] == pytest.approx(1100.0)
+    assert totals["day_change"] == pytest.approx(100.0)
+    assert totals["cost_basis"] == pytest.approx(1000.0)  # BBB's 500 is not priced
+    assert totals["unrealized_gain"] == pytest.approx(100.0)
+    assert totals["total_gain"] == pytest.approx(97.0)  # 100 - BBB's fee of 3
+    assert totals["fees"] == pytest.approx(3.0)
+    assert (totals["priced_count"], totals["missing_count"]) == (1, 1)
+    assert totals["missing_tickers"] == ["BBB"]
+    assert valued.loc["AAA", "weight"] == 1.0
+    assert np.isnan(valued.loc["BBB", "weight"])
+
+
+def test_a_holding_worth_less_than_one_still_has_a_weight_and_a_gain_percentage():
+    transactions = ledger(("2024-01-02", "BUY", "PNY", 10, 0.05, 0.0))  # basis 0.50
+    valued = valuation(positions(transactions), pd.Series({"PNY": 0.04}), NO_PRICES)
+    assert valued.loc["PNY", "market_value"] == pytest.approx(0.4)
+    assert valued.loc["PNY", "weight"] == pytest.approx(1.0)
+    assert valued.loc["PNY", "unrealized_gain_pct"] == pytest.approx(-0.2)
+
+
+def test_free_shares_have_no_gain_percentage():
+    transactions = ledger(("2024-01-02", "BUY", "SPIN", 3, 0.0, 0.0))  # a spin-off
+    valued = valuation(positions(transactions), pd.Series({"SPIN": 12.0}), NO_PRICES)
+    assert valued.loc["SPIN", "unrealized_gain"] == pytest.approx(36.0)
+    assert np.isnan(valued.loc["SPIN", "unrealized_gain_pct"])
+
+
+def test_a_ledger_tracks_cash_once_it_has_a_deposit_or_a_withdrawal():
+    trades = ledger(("2024-01-02", "BUY", "AAA", 1, 10.0, 0.0))
+    assert tracks_cash(trades) is False
+    deposit = ledger(
+        ("2024-01-02", "DEPOSIT", None, 1, 100.0, 0.0), ("2024-01-02", "BUY", "AAA", 1, 10.0, 0.0)
+    )
+    assert tracks_cash(deposit) is True
+    assert cash_balance(deposit) == pytest.approx(90.0)
+    withdrawal = ledger(
+        ("2024-01-02", "BUY", "AAA", 1, 10.0, 0.0), ("2024-01-03", "WITHDRAWAL", None, 1, 5.0, 0.0)
+    )
+    assert tracks_cash(withdrawal) is True
+
+
+def test_an_invalid_row_says_which_row_and_column_in_its_message():
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 10, 100.0, 0.0), ("2024-01-03", "BUY", "AAA", 5, -1.0, 0.0)
+    )
+    with pytest.raises(InvalidTransaction) as raised:
+        positions(transactions)
+    assert str(raised.value) == "row 2, price: must not be negative"
+    assert (raised.value.row, raised.value.column) == (2, "price")

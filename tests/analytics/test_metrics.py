@@ -1,0 +1,178 @@
+"""Performance metrics against values worked out independently (issue 17).
+
+Expected values come from Python's `statistics` and `math` on plain lists, written out from the
+formulas in the module docstring, never from the code under test: a flipped sign, a lost
+risk-free rate or a wrong ddof in analytics/metrics.py changes a number asserted here.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashapp.analytics import metrics
+
+RF = 0.05  # a 5 % annual risk-free rate
+DAILY_RF = 1.05 ** (1 / 252) - 1
+PORTFOLIO = [0.012, -0.008, 0.015, -0.021, 0.004, 0.009]
+BENCHMARK = [0.010, -0.005, 0.011, -0.015, 0.002, 0.006]
+
+
+def series(values: list[float]) -> pd.Series:
+    return pd.Series(values, index=pd.bdate_range("2024-01-02", periods=len(values)))
+
+
+def beta_by_hand(r: list[float], b: list[float]) -> float:
+    return statistics.covariance(r, b) / statistics.variance(b)
+
+
+def test_daily_risk_free_compounds_back_to_the_annual_rate():
+    daily = metrics.daily_risk_free(RF)
+    assert daily == pytest.approx(0.000193630, rel=1e-5)
+    assert (1 + daily) ** 252 == pytest.approx(1.05, rel=1e-12)
+
+
+def test_sharpe_subtracts_the_daily_risk_free_rate():
+    excess = [r - DAILY_RF for r in PORTFOLIO]
+    expected = statistics.mean(excess) / statistics.stdev(excess) * math.sqrt(252)
+    assert metrics.sharpe(series(PORTFOLIO), RF) == pytest.approx(expected, rel=1e-12)
+    # The rate lowers the ratio; without one the ratio is mean / stdev of the raw returns.
+    plain = statistics.mean(PORTFOLIO) / statistics.stdev(PORTFOLIO) * math.sqrt(252)
+    assert metrics.sharpe(series(PORTFOLIO)) == pytest.approx(plain, rel=1e-12)
+    assert expected < plain
+
+
+def test_sortino_subtracts_the_daily_risk_free_rate():
+    excess = [r - DAILY_RF for r in PORTFOLIO]
+    downside = math.sqrt(statistics.mean([min(x, 0.0) ** 2 for x in excess]))
+    expected = statistics.mean(excess) / downside * math.sqrt(252)
+    assert metrics.sortino(series(PORTFOLIO), RF) == pytest.approx(expected, rel=1e-12)
+    raw_downside = math.sqrt(statistics.mean([min(x, 0.0) ** 2 for x in PORTFOLIO]))
+    plain = statistics.mean(PORTFOLIO) / raw_downside * math.sqrt(252)
+    assert metrics.sortino(series(PORTFOLIO)) == pytest.approx(plain, rel=1e-12)
+
+
+def test_summary_passes_the_risk_free_rate_on():
+    summary = metrics.summary(series(PORTFOLIO), risk_free=RF)
+    assert summary["sharpe"] == pytest.approx(metrics.sharpe(series(PORTFOLIO), RF), rel=1e-12)
+    assert summary["sortino"] == pytest.approx(metrics.sortino(series(PORTFOLIO), RF), rel=1e-12)
+    assert summary["sharpe"] != pytest.approx(metrics.sharpe(series(PORTFOLIO)), rel=1e-6)
+    assert summary["sortino"] != pytest.approx(metrics.sortino(series(PORTFOLIO)), rel=1e-6)
+
+
+def test_one_session_is_enough_for_the_metrics_that_need_one():
+    one_loss = series([-0.1])
+    assert metrics.total_return(one_loss) == pytest.approx(-0.1)
+    assert metrics.cagr(series([0.01])) == pytest.approx(1.01**252 - 1, rel=1e-12)
+    assert metrics.max_drawdown(one_loss) == pytest.approx(-0.1)
+    # Excess -0.01, downside sqrt(mean(0.01^2)) = 0.01: the ratio is -1 x sqrt(252).
+    assert metrics.sortino(series([-0.01])) == pytest.approx(-math.sqrt(252))
+
+
+def test_two_sessions_have_a_volatility_and_a_correlation():
+    assert metrics.annual_volatility(series([0.01, 0.03])) == pytest.approx(
+        statistics.stdev([0.01, 0.03]) * math.sqrt(252), rel=1e-12
+    )
+    assert metrics.correlation(series([0.01, 0.03]), series([0.02, 0.05])) == pytest.approx(1.0)
+    assert metrics.correlation(series([0.01, 0.03]), series([0.05, 0.02])) == pytest.approx(-1.0)
+
+
+def test_no_sessions_give_nan_not_a_number_that_looks_real():
+    empty = series([])
+    for metric in (metrics.total_return, metrics.cagr, metrics.sortino, metrics.max_drawdown):
+        assert np.isnan(metric(empty)), metric.__name__
+    only_nan = series([np.nan, np.nan])
+    assert np.isnan(metrics.total_return(only_nan))
+    assert np.isnan(metrics.cagr(only_nan))
+
+
+def test_a_total_loss_compounds_to_minus_one():
+    assert metrics.cagr(series([0.5, -1.0])) == -1.0
+
+
+def test_nullable_and_float32_returns_are_computed_in_float64():
+    nullable = pd.Series([0.1, pd.NA, 0.1], dtype="Float64")
+    assert metrics.total_return(nullable) == pytest.approx(0.21, abs=1e-15)
+    single = pd.Series([0.1, 0.1], dtype="float32")
+    as_double = float(np.float32(0.1))
+    assert metrics.total_return(single) == (1 + as_double) ** 2 - 1
+
+
+def test_drawdown_from_the_running_peak_of_wealth_that_starts_at_one():
+    # Wealth 0.9, 1.08, 0.54, 0.54 (NaN is no change), 0.648; peaks 1, 1.08, 1.08, 1.08, 1.08.
+    returns = series([-0.1, 0.2, -0.5, np.nan, 0.2])
+    expected = [-0.1, 0.0, -0.5, -0.5, 0.648 / 1.08 - 1]
+    assert metrics.drawdown(returns).tolist() == pytest.approx(expected, rel=1e-12)
+    frame = pd.DataFrame({"A": returns, "B": series([0.1, 0.1, -0.1, 0.0, 0.0])})
+    result = metrics.drawdown(frame)
+    assert result["A"].tolist() == pytest.approx(expected, rel=1e-12)
+    assert result["B"].tolist() == pytest.approx([0.0, 0.0, -0.1, -0.1, -0.1], rel=1e-12)
+
+
+def test_beta_is_covariance_over_benchmark_variance():
+    expected = beta_by_hand(PORTFOLIO, BENCHMARK)
+    assert metrics.beta(series(PORTFOLIO), series(BENCHMARK)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_beta_and_alpha_are_nan_against_a_flat_benchmark():
+    flat = series([0.0] * len(PORTFOLIO))
+    assert np.isnan(metrics.beta(series(PORTFOLIO), flat))
+    assert np.isnan(metrics.alpha(series(PORTFOLIO), flat, RF))
+
+
+def test_alpha_is_jensens_alpha_compounded_over_a_year():
+    slope = beta_by_hand(PORTFOLIO, BENCHMARK)
+    daily = statistics.mean(
+        [r - DAILY_RF - slope * (b - DAILY_RF) for r, b in zip(PORTFOLIO, BENCHMARK, strict=True)]
+    )
+    expected = (1 + daily) ** 252 - 1
+    got = metrics.alpha(series(PORTFOLIO), series(BENCHMARK), RF)
+    assert got == pytest.approx(expected, rel=1e-10)
+    plain = statistics.mean([r - slope * b for r, b in zip(PORTFOLIO, BENCHMARK, strict=True)])
+    assert metrics.alpha(series(PORTFOLIO), series(BENCHMARK)) == pytest.approx(
+        (1 + plain) ** 252 - 1, rel=1e-10
+    )
+
+
+def test_tracking_error_and_information_ratio_on_series_that_differ():
+    active = [r - b for r, b in zip(PORTFOLIO, BENCHMARK, strict=True)]
+    error = statistics.stdev(active) * math.sqrt(252)
+    ratio = statistics.mean(active) * 252 / error
+    r, b = series(PORTFOLIO), series(BENCHMARK)
+    assert metrics.tracking_error(r, b) == pytest.approx(error, rel=1e-12)
+    assert metrics.information_ratio(r, b) == pytest.approx(ratio, rel=1e-12)
+
+
+def test_tracking_a_benchmark_exactly_has_no_information_ratio():
+    r = series(PORTFOLIO)
+    assert metrics.tracking_error(r, r) == 0.0
+    assert np.isnan(metrics.information_ratio(r, r))
+
+
+def test_relative_metrics_use_only_sessions_where_both_have_a_return():
+    r = series([np.nan, *PORTFOLIO])
+    b = series([0.02, *BENCHMARK])
+    assert metrics.beta(r, b) == pytest.approx(beta_by_hand(PORTFOLIO, BENCHMARK), rel=1e-12)
+    assert metrics.correlation(r, b) == pytest.approx(
+        statistics.correlation(PORTFOLIO, BENCHMARK), rel=1e-12
+    )
+
+
+def test_relative_collects_each_metric_against_the_benchmark():
+    r, b = series(PORTFOLIO), series(BENCHMARK)
+    with_rate = metrics.relative(r, b, RF)
+    assert with_rate == pytest.approx(
+        {
+            "beta": metrics.beta(r, b),
+            "alpha": metrics.alpha(r, b, RF),
+            "correlation": statistics.correlation(PORTFOLIO, BENCHMARK),
+            "tracking_error": metrics.tracking_error(r, b),
+            "information_ratio": metrics.information_ratio(r, b),
+        },
+        rel=1e-12,
+    )
+    assert metrics.relative(r, b)["alpha"] == pytest.approx(metrics.alpha(r, b), rel=1e-12)
