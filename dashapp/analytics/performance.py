@@ -52,17 +52,19 @@ def portfolio_series(
     Closes are forward-filled across a missing session of one ticker (its last price stands).
     """
     sessions = closes.index
-    # Tickers x sessions arrays: each ticker's history is contiguous, so the fills, products
-    # and the sum over tickers run as plain numpy passes over the whole matrix.
+    # Tickers x sessions arrays: each ticker's history is contiguous, so the fills and products
+    # run as plain numpy passes over the whole matrix.
     trades = transactions[transactions["ticker"].notna()]
     shares = _shares_by_ticker(trades, sessions, closes.columns)
-    raw_closes = closes.ffill().to_numpy(dtype="float64").T * _split_factors_by_ticker(
-        split_ratios.reindex_like(closes).to_numpy(dtype="float64").T
-    )
-    held = shares * raw_closes
-    holdings_value = pd.Series(
-        np.ascontiguousarray(np.where(np.isnan(held), 0.0, held).T).sum(axis=1), index=sessions
-    )
+    prices = closes.ffill().to_numpy(dtype="float64").T
+    split, factors = _split_factors(split_ratios.reindex_like(closes).to_numpy(dtype="float64").T)
+    # Sessions x tickers in row order, so the sum over tickers adds in the order pandas' sum
+    # of a frame's rows does; NaN (no price yet) counts as nothing held.
+    held = np.empty((len(sessions), len(closes.columns)))
+    np.multiply(shares.T, prices.T, out=held)
+    held[:, split] = shares[split].T * (prices[split] * factors).T
+    held[np.isnan(held)] = 0.0
+    holdings_value = pd.Series(held.sum(axis=1), index=sessions)
 
     ledger = transactions.assign(session=session_of_trades(transactions["trade_date"], sessions))
     gross = ledger["quantity"] * ledger["price"]
@@ -133,16 +135,14 @@ def _shares_by_ticker(
     return np.repeat(levels[order], lengths).reshape(len(tickers), count)
 
 
-def _split_factors_by_ticker(ratios: np.ndarray) -> np.ndarray:
-    """Per ticker (row), the product of the split ratios strictly after each session."""
+def _split_factors(ratios: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (tickers) of `ratios` with a split, and for each of them the product of its split
+    ratios strictly after each session; every other ticker's factor is 1 throughout."""
     ratios = np.where(np.isnan(ratios), 1.0, ratios)
-    factors = np.ones_like(ratios)
-    # Most tickers never split: only rows with a ratio other than 1 need the product.
     split = np.flatnonzero((ratios != 1.0).any(axis=1))
-    if len(split):
-        after = np.cumprod(ratios[split, :0:-1], axis=1)[:, ::-1]
-        factors[split, :-1] = after
-    return factors
+    factors = np.ones((len(split), ratios.shape[1]))
+    factors[:, :-1] = np.cumprod(ratios[split, :0:-1], axis=1)[:, ::-1]
+    return split, factors
 
 
 def time_weighted_returns(value: pd.Series, flow: pd.Series) -> pd.Series:

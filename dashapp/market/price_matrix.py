@@ -7,7 +7,9 @@ price-data version (coverage `data_version`, `last_date`, `fetched_at`), so a hi
 
 - a ticker's whole stored history: one array of days and one array per field. A comparison with
   a new benchmark set reads only the tickers it has not read before;
-- the matrix of a set of tickers over a window: repeating a question is one cache read.
+- the matrix of a set of tickers over a window: repeating a question is one cache read, and
+  none in a process that answered it lately (each process keeps its last matrices in memory,
+  up to MEMORY_BYTES, read-only so no caller can change what the next one reads).
 
 A ticker without a coverage row (bars written outside the store) is read from the database every
 time: nothing would tell its cached columns apart from newer ones.
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +37,8 @@ COMPARISON_FIELDS = ("close", "dividend", "split_ratio")
 LAYOUT = 1
 # The expiry only frees space: a new price makes a new key.
 CACHE_SECONDS = 7 * 24 * 3600
+# Per process: 500 tickers x 25 years of three fields is about 80 MB.
+MEMORY_BYTES = 160 * 1024 * 1024
 
 
 class KeyValueCache(Protocol):
@@ -58,7 +64,11 @@ class PriceMatrix:
 
     dates: pd.DatetimeIndex
     tickers: tuple[str, ...]
-    values: dict[str, np.ndarray]
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(array.nbytes for array in self.arrays.values())
 
     @property
     def empty(self) -> bool:
@@ -66,10 +76,12 @@ class PriceMatrix:
 
     def frame(self, field: str, tickers: Sequence[str] | None = None) -> pd.DataFrame:
         """The field as a DataFrame (dates x tickers); `tickers` picks and orders columns."""
+        # No copy: the arrays are read-only, and pandas copies before any write.
         frame = pd.DataFrame(
-            self.values[field],
+            self.arrays[field],
             index=self.dates.rename("date"),
             columns=pd.Index(self.tickers, name="ticker"),
+            copy=False,
         )
         return frame if tickers is None else frame[list(tickers)]
 
@@ -77,7 +89,7 @@ class PriceMatrix:
         """Each ticker's first and last day with a bar in the window."""
         if self.empty:
             return {}
-        present = ~np.isnan(self.values["close"])
+        present = ~np.isnan(self.arrays["close"])
         first = present.argmax(axis=0)
         last = len(self.dates) - 1 - present[::-1].argmax(axis=0)
         return {
@@ -104,7 +116,14 @@ def price_matrix(
             [LAYOUT, names, [versions[t] for t in names], str(start), str(end), fields]
         )
         matrix_key = "price_matrix:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-        hit = cache.get(matrix_key)
+        # The process's memory holds matrices of every cache it has read; a cache's directory
+        # tells them apart (tests, or a demo and a real site in one process).
+        recent_key = f"{getattr(cache, 'directory', id(cache))}:{matrix_key}"
+        hit = _recent.get(recent_key)
+        if hit is None:
+            hit = cache.get(matrix_key)
+            if hit is not None:
+                _recent.put(recent_key, hit)
         if hit is not None:
             return hit
     columns: dict[str, TickerColumns] = {}
@@ -122,7 +141,41 @@ def price_matrix(
     matrix = _assemble(names, columns, start, end, fields)
     if matrix_key is not None:
         cache.set(matrix_key, matrix, expire=CACHE_SECONDS)
+        _recent.put(recent_key, matrix)
     return matrix
+
+
+class _RecentMatrices:
+    """The matrices this process used last, up to a total size; least recently used go first."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.entries: OrderedDict[str, PriceMatrix] = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> PriceMatrix | None:
+        with self.lock:
+            matrix = self.entries.get(key)
+            if matrix is not None:
+                self.entries.move_to_end(key)
+            return matrix
+
+    def put(self, key: str, matrix: PriceMatrix) -> None:
+        for array in matrix.arrays.values():
+            array.flags.writeable = False
+        size = matrix.nbytes
+        with self.lock:
+            if key in self.entries or size > self.budget:
+                return
+            self.entries[key] = matrix
+            self.size += size
+            while self.size > self.budget:
+                _, dropped = self.entries.popitem(last=False)
+                self.size -= dropped.nbytes
+
+
+_recent = _RecentMatrices(MEMORY_BYTES)
 
 
 def _version(row: CoverageRow) -> str:
