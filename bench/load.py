@@ -1,0 +1,253 @@
+"""Load test: the user mix of bench/locustfile.py against the embedded app and the production stack.
+
+    python3 -m venv .venv-load && .venv-load/bin/pip install -r requirements-load.txt
+    python3 bench/load.py [--stack embedded|production|both] [--users 5,20,50] [--seconds 40]
+
+Each stack is started here, on free ports, with demo-market prices (no network) and torn down
+after its levels:
+- embedded: `python app.py --demo` (Flask's threaded server, SQLite, diskcache);
+- production: the Procfile's `web:` line (gunicorn, WEB_CONCURRENCY workers x 4 threads) on
+  PostgreSQL (a database of its own, `stocktracker_load`) and Redis (database 13), with a Celery
+  worker for background callbacks; seeded and warmed once before gunicorn starts, as the demo is.
+
+Each level runs headless locust for `--seconds` after all users have started (statistics are
+reset once they have), and prints one line:
+`stack=production users=N rps=... p50_ms=... p95_ms=... p99_ms=... errors=...`;
+`--detail` adds each endpoint's line below it. The machine's other work shows in the figures:
+quote them with the load they were taken under.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCUSTFILE = ROOT / "bench" / "locustfile.py"
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
+LOAD_DATABASE = "stocktracker_load"
+REDIS_URL = "redis://127.0.0.1:6379/13"
+START_SECONDS = 240
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stack", choices=("embedded", "production", "both"), default="both")
+    parser.add_argument("--users", default="5,20,50", help="comma-separated user levels")
+    parser.add_argument("--seconds", type=int, default=40, help="measured seconds per level")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (production)")
+    parser.add_argument("--celery-concurrency", type=int, default=2)
+    parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"))
+    parser.add_argument("--locust", default=str(ROOT / ".venv-load" / "bin" / "locust"))
+    parser.add_argument("--detail", action="store_true", help="also print each endpoint")
+    arguments = parser.parse_args()
+    levels = [int(level) for level in arguments.users.split(",")]
+    stacks = ["embedded", "production"] if arguments.stack == "both" else [arguments.stack]
+    for stack in stacks:
+        with tempfile.TemporaryDirectory(prefix=f"load-{stack}-") as workdir:
+            starter = embedded if stack == "embedded" else production
+            with starter(arguments, Path(workdir)) as url:
+                for users in levels:
+                    run_level(arguments, stack, url, users, Path(workdir))
+
+
+def run_level(
+    arguments: argparse.Namespace, stack: str, url: str, users: int, workdir: Path
+) -> None:
+    prefix = workdir / f"level-{users}"
+    spawn_rate = max(1, users // 5)  # everyone in within about 5 s
+    ramp = users / spawn_rate
+    command = [
+        arguments.locust,
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        url,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(spawn_rate),
+        "--run-time",
+        f"{int(ramp + arguments.seconds + 1)}s",
+        "--reset-stats",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--stop-timeout",
+        "10",
+        "--loglevel",
+        "ERROR",
+    ]
+    with open(f"{prefix}.log", "wb") as log:
+        subprocess.run(command, cwd=ROOT, check=False, stdout=log, stderr=subprocess.STDOUT)
+    with open(f"{prefix}_stats.csv", newline="") as stats:
+        rows = list(csv.DictReader(stats))
+    total = next(row for row in rows if row["Name"] == "Aggregated")
+    print(line(f"stack={stack} users={users}", total), flush=True)
+    if arguments.detail:
+        for row in rows:
+            if row["Name"] != "Aggregated":
+                print(line(f"  endpoint={row['Type']} {row['Name']!r}", row), flush=True)
+
+
+def line(label: str, row: dict[str, str]) -> str:
+    return (
+        f"{label} rps={float(row['Requests/s']):.1f} p50_ms={row['50%']} "
+        f"p95_ms={row['95%']} p99_ms={row['99%']} errors={row['Failure Count']} "
+        f"requests={row['Request Count']}"
+    )
+
+
+@contextmanager
+def embedded(arguments: argparse.Namespace, workdir: Path) -> Iterator[str]:
+    port = free_port()
+    env = base_env(workdir) | {"PORT": str(port)}
+    with started([arguments.python, "app.py", "--demo"], env, workdir / "app.log"):
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url)
+        yield url
+
+
+@contextmanager
+def production(arguments: argparse.Namespace, workdir: Path) -> Iterator[str]:
+    port = free_port()
+    database_url = f"{POSTGRES}/{LOAD_DATABASE}"
+    fresh_stores(arguments.python, database_url)
+    env = base_env(workdir) | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "MARKET_DATA": "demo",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(arguments.workers),
+    }
+    # Seed and warm once, as `python app.py --demo` does at start, before any worker serves.
+    subprocess.run(
+        [arguments.python, "-c", "import app"],
+        cwd=ROOT,
+        env=env | {"STOCKTRACKER_DEMO": "1"},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    bin_dir = Path(arguments.python).parent
+    web = procfile_line("web")
+    worker = [
+        str(bin_dir / "celery"),
+        "-A",
+        "app:celery",
+        "worker",
+        "--concurrency",
+        str(arguments.celery_concurrency),
+        "--loglevel",
+        "WARNING",
+    ]
+    path_env = env | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with (
+        started(["sh", "-c", f"exec {web}"], path_env, workdir / "web.log"),
+        started(worker, path_env, workdir / "worker.log"),
+    ):
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url)
+        yield url
+
+
+def base_env(workdir: Path) -> dict[str, str]:
+    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    return keep | {
+        "INSTANCE_DIR": str(workdir / "instance"),
+        "CACHE_DIR": str(workdir / "cache"),
+        "SECRET_KEY": "load-test",
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def procfile_line(process: str) -> str:
+    for entry in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = entry.partition(":")
+        if name.strip() == process:
+            return command.strip()
+    raise SystemExit(f"Procfile has no {process}: line")
+
+
+def fresh_stores(python: str, database_url: str) -> None:
+    """An empty database of the load test's own and an empty Redis database 13."""
+    script = f"""
+import psycopg, redis
+with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as db:
+    db.execute("DROP DATABASE IF EXISTS {LOAD_DATABASE} WITH (FORCE)")
+    db.execute("CREATE DATABASE {LOAD_DATABASE}")
+redis.Redis.from_url("{REDIS_URL}").flushdb()
+"""
+    subprocess.run([python, "-c", script], check=True)
+
+
+@contextmanager
+def started(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """A process in a session of its own, stopped with everything it started at the end."""
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            stop(process)
+            if process.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
+                tail = log.read_text(errors="replace").splitlines()[-15:]
+                print(
+                    f"# {command[0]} exited {process.returncode}:",
+                    *tail,
+                    sep="\n# ",
+                    file=sys.stderr,
+                )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_until_serving(url: str) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/portfolios", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"{url} did not answer within {START_SECONDS} s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()
