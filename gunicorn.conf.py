@@ -7,11 +7,19 @@ PROMETHEUS_MULTIPROC_DIR before prometheus_client is imported) and `/metrics` su
   this host) stay.
 - child_exit: `multiprocess.mark_process_dead` drops a dead worker's live-gauge files; its
   counters and histograms stay in the sums, as Prometheus counters must.
+
+And a stuck-request watchdog. gunicorn's `--timeout` only restarts a worker whose main loop
+stops: a gthread worker's main loop keeps running while every one of its threads waits on a
+dead dependency, so the worker would never be replaced. Every wait has a timeout of its own
+(database, Redis, cache, upstream), so a request should never outlive `--timeout`; if one does,
+the watchdog thread logs it and ends the worker, and the master starts a fresh one.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +52,43 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+WATCHDOG_INTERVAL_SECONDS = 1.0
+# Exit status of a worker the watchdog ended (the master just starts another).
+STUCK_WORKER_STATUS = 70
+
+
+def post_worker_init(worker: Any) -> None:
+    worker.request_starts = {}
+    if worker.cfg.timeout > 0:
+        threading.Thread(
+            target=_watch, args=(worker,), name="stuck-request-watchdog", daemon=True
+        ).start()
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    worker.request_starts[threading.get_ident()] = (time.monotonic(), req.path)
+
+
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    worker.request_starts.pop(threading.get_ident(), None)
+
+
+def _watch(worker: Any) -> None:
+    limit = worker.cfg.timeout
+    while True:
+        time.sleep(WATCHDOG_INTERVAL_SECONDS)
+        now = time.monotonic()
+        for started, path in list(worker.request_starts.values()):
+            if now - started > limit:
+                worker.log.critical(
+                    "request to %s has run %.0f s, past --timeout %s s: restarting worker %s",
+                    path,
+                    now - started,
+                    limit,
+                    worker.pid,
+                )
+                # Threads blocked in C cannot be interrupted, and a normal exit would wait for
+                # them: leave at once; the master sees the exit and starts a new worker.
+                os._exit(STUCK_WORKER_STATUS)

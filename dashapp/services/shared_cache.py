@@ -72,8 +72,13 @@ class SharedCache(TimedCache):
     def probe(self, key: str, token: str) -> None:
         """Write `token` and read it back, unguarded: raises what the cache raises."""
         self._check_directory()
-        TimedCache.set(self, key, token, expire=60)
-        if TimedCache.get(self, key) != token:
+        try:
+            TimedCache.set(self, key, token, expire=60)
+            answer = TimedCache.get(self, key)
+        except CACHE_FAULTS as error:
+            self._record("write", error)
+            raise
+        if answer != token:
             raise RuntimeError("the cache did not return what was written")
 
     # --- the guarded operations --------------------------------------------------------------
