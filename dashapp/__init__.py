@@ -12,6 +12,7 @@ from flask import Flask
 from dashapp.api.backtests import backtest_blueprint
 from dashapp.api.openapi import openapi_blueprint
 from dashapp.api.portfolios import api_blueprint
+from dashapp.api.reports import reports_blueprint
 from dashapp.clock import Clock
 from dashapp.http_cache import install_http_cache
 from dashapp.market.providers import MarketDataProvider
@@ -71,6 +72,7 @@ def create_app(
     server.register_blueprint(backtest_blueprint(app_context))
     server.register_blueprint(openapi_blueprint())
     register_not_found(app)
+    server.register_blueprint(reports_blueprint(app_context))
     _install_telemetry(app, app_context)
     install_http_cache(server, app_context)
     _register_component_libraries(app)

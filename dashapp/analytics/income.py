@@ -27,9 +27,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from dashapp.analytics.holdings import cash_effects
+from dashapp.analytics.holdings import _validate
 
-PERIODS = {"month": "%Y-%m", "year": "%Y"}
+# Period -> label of its whole-number key (year * 100 + month, or year).
+PERIODS = {
+    "month": lambda key: f"{key // 100:04d}-{key % 100:02d}",
+    "year": lambda key: f"{key:04d}",
+}
 HOLDING_COLUMNS = (
     "amount",
     "ttm",
@@ -43,40 +47,49 @@ HOLDING_COLUMNS = (
 
 def dividend_rows(transactions: pd.DataFrame) -> pd.DataFrame:
     """The DIVIDEND rows in ledger order: columns id, trade_date, ticker, amount (q*p - f) and
-    per_share_now ((amount / q) / R, R the ticker's split ratios after the row)."""
-    amount = cash_effects(transactions)
-    ledger = transactions.assign(amount=amount).sort_values(["trade_date", "id"], kind="stable")
-    on_ticker = ledger[ledger["ticker"].notna()]
-    ratio = on_ticker["quantity"].where(on_ticker["kind"] == "SPLIT", 1.0).astype("float64")
-    by_ticker = ratio.groupby(on_ticker["ticker"])
+    per_share_now ((amount / q) / R, R the ticker's split ratios after the row). Raises
+    `holdings.InvalidTransaction` for a row that breaks the ledger conventions."""
+    _validate(transactions)
+    kind = transactions["kind"].to_numpy()
+    events = transactions[(kind == "DIVIDEND") | (kind == "SPLIT")].sort_values(
+        ["trade_date", "id"], kind="stable"
+    )
+    quantity = events["quantity"].astype("float64")
+    ratio = quantity.where(events["kind"] == "SPLIT", 1.0)
+    by_ticker = ratio.groupby(events["ticker"])
     # Product of the ratios after a row = all of the ticker's ratios / those up to the row.
     later_splits = by_ticker.transform("prod") / by_ticker.cumprod()
-    paid = on_ticker["kind"] == "DIVIDEND"
-    rows = on_ticker.loc[paid, ["id", "trade_date", "ticker", "amount"]]
-    rows["per_share_now"] = rows["amount"] / on_ticker.loc[paid, "quantity"] / later_splits[paid]
+    paid = (events["kind"] == "DIVIDEND").to_numpy()
+    amount = quantity * events["price"].astype("float64") - events["fees"].fillna(0.0)
+    rows = events.loc[paid, ["id", "trade_date", "ticker"]].assign(
+        amount=amount[paid], per_share_now=(amount / quantity / later_splits)[paid]
+    )
     return rows.reset_index(drop=True)
 
 
-def income_by_period(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
-    """Income per calendar `period` ("month" or "year") and ticker: index the period labels of
-    the months or years with a DIVIDEND row (ascending), columns the tickers (sorted), 0.0
-    where a ticker paid nothing that period."""
+def income_by_period(dividends: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Income per calendar `period` ("month" or "year") and ticker, from `dividend_rows`: index
+    the period labels of the months or years with a dividend (ascending), columns the tickers
+    (sorted), 0.0 where a ticker paid nothing that period."""
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; one of {', '.join(PERIODS)}")
-    rows = dividend_rows(transactions)
-    label = pd.DatetimeIndex(rows["trade_date"]).strftime(PERIODS[period])
-    table = rows["amount"].groupby([label.rename(period), rows["ticker"]]).sum()
-    return table.unstack("ticker", fill_value=0.0).astype("float64")
+    day = pd.DatetimeIndex(dividends["trade_date"])
+    # Grouped by a whole-number key; only the few distinct periods are formatted as text.
+    key = day.year * 100 + day.month if period == "month" else day.year
+    table = dividends["amount"].groupby([key, dividends["ticker"]]).sum()
+    table = table.unstack("ticker", fill_value=0.0).astype("float64")
+    table.index = pd.Index([PERIODS[period](int(k)) for k in table.index], name=period)
+    return table
 
 
 def income_by_holding(
-    transactions: pd.DataFrame, held: pd.DataFrame, prices: pd.Series, as_of: date
+    dividends: pd.DataFrame, held: pd.DataFrame, prices: pd.Series, as_of: date
 ) -> pd.DataFrame:
     """Per ticker that paid a dividend or is held (index ticker, sorted; columns
     HOLDING_COLUMNS): all-time amount, ttm, forward_estimate, and for open holdings cost_basis,
-    market_value and the two yields. `held` is `holdings.positions(transactions)`, `prices` a
-    Series by ticker (missing or NaN for unpriced)."""
-    rows = dividend_rows(transactions)
+    market_value and the two yields. `dividends` is `dividend_rows(transactions)`, `held`
+    `holdings.positions(transactions)`, `prices` a Series by ticker (missing or NaN: unpriced)."""
+    rows = dividends
     as_of_day = pd.Timestamp(as_of)
     recent = rows[
         (rows["trade_date"] > as_of_day - pd.DateOffset(years=1))

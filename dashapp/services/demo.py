@@ -1,5 +1,6 @@
-"""The seeded demo portfolio: a dozen holdings bought over several years, with dividends, a
-partial sale and stocks that split, so a person without internet sees a full dashboard.
+"""The seeded demo portfolio: a dozen holdings bought over several years, with dividends,
+partial sales (one over two lots) and stocks that split, so a person without internet sees a
+full dashboard and reports.
 
 Every dividend is recorded except JNJ's, on purpose: its transactions page then proposes them,
 as it would for a ledger imported from a broker export that lacks them."""
@@ -36,6 +37,9 @@ DEMO_TRADES: tuple[tuple[date, str, str, float], ...] = (
     (date(2023, 6, 5), "BUY", "BND", 100),
     (date(2024, 2, 12), "BUY", "AAPL", 15),
     (date(2024, 9, 16), "SELL", "JNJ", 10),
+    # All 160 shares of the 2019 lot (40 before the 4:1 split) and 10 of the 2024 one: a sale
+    # over two lots, long and short term, so the reports page shows FIFO and average cost differ.
+    (date(2024, 11, 18), "SELL", "AAPL", 170),
     (date(2025, 3, 3), "BUY", "COST", 8),
 )
 

@@ -18,7 +18,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from dashapp.analytics.holdings import positions
-from dashapp.analytics.income import income_by_holding, income_by_period, income_totals
+from dashapp.analytics.income import (
+    dividend_rows,
+    income_by_holding,
+    income_by_period,
+    income_totals,
+)
 from dashapp.analytics.lots import METHODS, realized_by_year, realized_lots
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
@@ -267,12 +272,11 @@ def report_filename(report: IncomeReport | RealizedReport, kind: str) -> str:
 
 def _income(ctx: AppContext, portfolio: PortfolioSummary, ledger: pd.DataFrame) -> IncomeReport:
     held = positions(ledger)
+    dividends = dividend_rows(ledger)
     open_tickers = held.index[held["shares"] > 0]
-    prices = ctx.store.latest_prices(open_tickers)["price"] if len(open_tickers) else None
+    prices = ctx.store.latest_prices(open_tickers)["price"]
     as_of = today_in_market(ctx)
-    by_holding = income_by_holding(
-        ledger, held, prices if prices is not None else pd.Series(dtype="float64"), as_of
-    )
+    by_holding = income_by_holding(dividends, held, prices, as_of)
     totals = income_totals(by_holding)
     return IncomeReport(
         portfolio=portfolio,
@@ -282,8 +286,8 @@ def _income(ctx: AppContext, portfolio: PortfolioSummary, ledger: pd.DataFrame) 
         forward_estimate=totals["forward_estimate"],
         yield_on_cost=_number(totals["yield_on_cost"]),
         current_yield=_number(totals["current_yield"]),
-        by_month=_periods(income_by_period(ledger, "month")),
-        by_year=_periods(income_by_period(ledger, "year")),
+        by_month=_periods(income_by_period(dividends, "month")),
+        by_year=_periods(income_by_period(dividends, "year")),
         by_holding=tuple(
             HoldingIncome(
                 ticker=str(ticker),
@@ -310,21 +314,7 @@ def _realized(
         method=method,
         year=year,
         total=float(lots["gain"].sum()),
-        lots=tuple(
-            RealizedLot(
-                sale_id=int(record["sale_id"]),
-                date=record["date"].date(),
-                ticker=str(record["ticker"]),
-                acquired=record["acquired"].date(),
-                quantity=float(record["quantity"]),
-                proceeds=float(record["proceeds"]),
-                cost=float(record["cost"]),
-                gain=float(record["gain"]),
-                holding_days=int(record["holding_days"]),
-                long_term=bool(record["long_term"]),
-            )
-            for record in lots.to_dict("records")
-        ),
+        lots=_lot_values(lots),
         years=tuple(
             RealizedYear(
                 year=int(row_year),
@@ -340,15 +330,42 @@ def _realized(
     )
 
 
+def _lot_values(lots: pd.DataFrame) -> tuple[RealizedLot, ...]:
+    # Whole columns to Python values at once: per-row pandas access costs far more than the
+    # lot matching itself on a large ledger.
+    columns = {name: lots[name].tolist() for name in ("sale_id", "ticker", "holding_days")}
+    floats = {
+        name: lots[name].astype("float64").tolist()
+        for name in ("quantity", "proceeds", "cost", "gain")
+    }
+    return tuple(
+        RealizedLot(*values)
+        for values in zip(
+            columns["sale_id"],
+            pd.DatetimeIndex(lots["date"]).date,
+            columns["ticker"],
+            pd.DatetimeIndex(lots["acquired"]).date,
+            floats["quantity"],
+            floats["proceeds"],
+            floats["cost"],
+            floats["gain"],
+            columns["holding_days"],
+            lots["long_term"].astype(bool).tolist(),
+            strict=True,
+        )
+    )
+
+
 def _periods(table: pd.DataFrame) -> tuple[PeriodIncome, ...]:
-    totals = table.sum(axis=1)
+    tickers = [str(ticker) for ticker in table.columns]
+    values = table.to_numpy(dtype="float64")
     return tuple(
         PeriodIncome(
             period=str(label),
-            amount=float(totals[label]),
-            holdings={str(t): float(v) for t, v in row.items() if v != 0.0},
+            amount=float(row.sum()),
+            holdings={t: v for t, v in zip(tickers, row.tolist(), strict=True) if v != 0.0},
         )
-        for label, row in table.to_dict("index").items()
+        for label, row in zip(table.index, values, strict=True)
     )
 
 

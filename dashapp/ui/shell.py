@@ -16,7 +16,7 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashapp.services.context import AppContext
-from dashapp.ui import backtest, cache, compare, dashboard, portfolios, transactions
+from dashapp.ui import backtest, cache, compare, dashboard, portfolios, reports, transactions
 from dashapp.ui.components import demo_label
 
 
@@ -36,6 +36,7 @@ def layout(app_context: AppContext) -> html.Div:
                                 dbc.NavLink("Compare with ETFs", href="/compare", active="exact"),
                                 dbc.NavLink("Backtest", href="/backtest", active="exact"),
                                 dbc.NavLink("Portfolios", href="/portfolios", active="partial"),
+                                dbc.NavLink("Reports", href="/reports", active="exact"),
                                 dbc.NavLink("Cache", href="/cache", active="exact"),
                             ],
                             navbar=True,
@@ -66,6 +67,9 @@ def render_page(app_context: AppContext, pathname: str | None) -> object:
     portfolio_id = transactions.portfolio_id_in(path)
     if portfolio_id is not None:
         return transactions.layout(app_context, portfolio_id)
+    reports_of = reports.portfolio_id_in(path)
+    if reports_of is not None:
+        return reports.layout(app_context, reports_of)
     return dbc.Alert(
         ["Nothing lives at this address. ", dcc.Link("Go to the dashboard", href="/")],
         color="warning",
@@ -93,6 +97,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     portfolios.register_callbacks(app, app_context)
     transactions.register_callbacks(app, app_context)
     cache.register_callbacks(app, app_context)
+    reports.register_callbacks(app, app_context)
 
 
 def _pages() -> dict[str, Callable[[AppContext], object]]:
@@ -102,6 +107,7 @@ def _pages() -> dict[str, Callable[[AppContext], object]]:
         "/backtest": backtest.layout,
         "/portfolios": portfolios.layout,
         "/cache": cache.layout,
+        "/reports": reports.index_layout,
     }
 
 

@@ -38,6 +38,7 @@ WORKED = ledger(
     ("2024-03-18", "DIVIDEND", "AAA", 30, 0.01, 0.0),  # 14: 0.3, after as_of
     ("2024-03-20", "FEE", "AAA", 0, 0.0, 9.0),  # 15: a charge, not income
 )
+DIVIDENDS = dividend_rows(WORKED)
 AS_OF = date(2024, 3, 15)
 PRICES = pd.Series({"AAA": 40.0, "BBB": 12.0})
 
@@ -55,7 +56,7 @@ def test_dividend_rows_are_net_of_fees_with_per_share_amounts_in_todays_shares()
 
 
 def test_income_by_month_stacks_tickers_and_totals_every_dividend_row():
-    months = income_by_period(WORKED, "month")
+    months = income_by_period(DIVIDENDS, "month")
     assert months.index.name == "month"
     assert months.columns.tolist() == ["AAA", "BBB"]
     assert months.index.tolist() == [
@@ -74,7 +75,7 @@ def test_income_by_month_stacks_tickers_and_totals_every_dividend_row():
 
 
 def test_income_by_year():
-    years = income_by_period(WORKED, "year")
+    years = income_by_period(DIVIDENDS, "year")
     assert years.index.name == "year"
     assert years.index.tolist() == ["2022", "2023", "2024"]
     assert years["AAA"].tolist() == pytest.approx([0.0, 11.7, 5.7])
@@ -83,7 +84,7 @@ def test_income_by_year():
 
 def test_an_unknown_period_is_named():
     with pytest.raises(ValueError, match=r"unknown period 'week'; one of month, year"):
-        income_by_period(WORKED, "week")
+        income_by_period(DIVIDENDS, "week")
 
 
 def test_income_by_holding_ttm_yields_and_forward_estimate():
@@ -91,7 +92,7 @@ def test_income_by_holding_ttm_yields_and_forward_estimate():
     # to the day) and row 13 in (on as_of); row 14 is after as_of.
     #   AAA ttm = 2.5 + 2.7 + 4.5 + 5.4 = 15.1; BBB ttm = 12 (sold since).
     #   AAA forward = 30 shares * (0.125 + 0.135 + 0.15 + 0.18) = 17.7; BBB and CCC 0.
-    table = income_by_holding(WORKED, positions(WORKED), PRICES, AS_OF)
+    table = income_by_holding(DIVIDENDS, positions(WORKED), PRICES, AS_OF)
     assert table.columns.tolist() == list(HOLDING_COLUMNS)
     assert table.index.tolist() == ["AAA", "BBB", "CCC"]
     assert table.index.name == "ticker"
@@ -114,7 +115,7 @@ def test_income_by_holding_ttm_yields_and_forward_estimate():
 
 
 def test_income_totals_over_open_holdings():
-    totals = income_totals(income_by_holding(WORKED, positions(WORKED), PRICES, AS_OF))
+    totals = income_totals(income_by_holding(DIVIDENDS, positions(WORKED), PRICES, AS_OF))
     assert totals == pytest.approx(
         {
             "total": 39.4,
@@ -137,7 +138,10 @@ def test_the_estimate_counts_every_split_after_a_dividend():
         ("2024-06-04", "SPLIT", "BBB", 5, 0.0, 0.0),  # BBB's split is not AAA's
     )
     table = income_by_holding(
-        transactions, positions(transactions), pd.Series(dtype="float64"), date(2024, 6, 30)
+        dividend_rows(transactions),
+        positions(transactions),
+        pd.Series(dtype="float64"),
+        date(2024, 6, 30),
     )
     assert table.loc["AAA", "forward_estimate"] == pytest.approx(9 * (0.4 + 0.5))
     assert table.loc["AAA", "ttm"] == pytest.approx(3.6 + 4.5)
@@ -145,13 +149,16 @@ def test_the_estimate_counts_every_split_after_a_dividend():
 
 def test_a_ledger_without_dividends_reports_zeros_not_errors():
     transactions = ledger(("2024-01-02", "BUY", "AAA", 3, 10.0, 0.0))
-    assert income_by_period(transactions, "month").empty
-    table = income_by_holding(transactions, positions(transactions), PRICES, AS_OF)
+    nothing = dividend_rows(transactions)
+    assert nothing.empty
+    assert income_by_period(nothing, "month").empty
+    assert income_by_period(nothing, "year").index.name == "year"
+    table = income_by_holding(nothing, positions(transactions), PRICES, AS_OF)
     assert table.loc["AAA", "amount"] == 0.0
     assert table.loc["AAA", "market_value"] == 120.0
     assert table.loc["AAA", "current_yield"] == 0.0
     empty = transactions.iloc[:0]
-    totals = income_totals(income_by_holding(empty, positions(empty), PRICES, AS_OF))
+    totals = income_totals(income_by_holding(dividend_rows(empty), positions(empty), PRICES, AS_OF))
     assert totals["total"] == totals["ttm"] == totals["forward_estimate"] == 0.0
     assert math.isnan(totals["yield_on_cost"])
     assert math.isnan(totals["current_yield"])

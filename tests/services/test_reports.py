@@ -195,10 +195,17 @@ def test_demo_reports_several_years_of_income_and_a_sale(app_context):
         "2024",
     ]
     realized = realized_report(app_context, portfolio_id, "fifo")
-    assert [(lot.ticker, lot.date, lot.quantity) for lot in realized.lots] == [
-        ("JNJ", date(2024, 9, 16), 10.0)
+    # AAPL's sale of 170: the 2019 lot's 160 shares (40 before the 4:1 split), 10 of 2024's.
+    assert [(lot.ticker, lot.date, lot.quantity, lot.long_term) for lot in realized.lots] == [
+        ("JNJ", date(2024, 9, 16), 10.0, True),
+        ("AAPL", date(2024, 11, 18), 160.0, True),
+        ("AAPL", date(2024, 11, 18), 10.0, False),
     ]
-    assert realized.lots[0].long_term
+    average = realized_report(app_context, portfolio_id, "average")
+    assert average.total != pytest.approx(realized.total)
+    assert sum(lot.proceeds for lot in average.lots) == pytest.approx(
+        sum(lot.proceeds for lot in realized.lots)
+    )
 
 
 def test_a_split_a_later_sale_relies_on_cannot_be_deleted_or_shrunk(app_context):
