@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashapp.analytics.holdings import (
@@ -106,9 +107,10 @@ def create_portfolio(ctx: AppContext, name: str, base_currency: str = "USD") -> 
     if not CURRENCY_PATTERN.match(currency):
         raise InvalidInput("base_currency", "a three-letter ISO code such as USD")
     with ctx.db.session() as session:
+        _refuse_taken_name(session, clean_name)
         portfolio = Portfolio(name=clean_name, base_currency=currency, version=1)
         session.add(portfolio)
-        session.flush()
+        _flush_named(session, clean_name)
         return _summary(portfolio)
 
 
@@ -120,8 +122,9 @@ def rename_portfolio(ctx: AppContext, portfolio_id: int, name: str) -> Portfolio
         portfolio = session.get(Portfolio, portfolio_id)
         if portfolio is None:
             raise PortfolioNotFound(portfolio_id)
+        _refuse_taken_name(session, clean_name, portfolio_id)
         portfolio.name = clean_name
-        session.flush()
+        _flush_named(session, clean_name)
         return _summary(portfolio, _transaction_count(session, portfolio_id))
 
 
@@ -240,6 +243,24 @@ def refresh_portfolio_prices(ctx: AppContext, portfolio_id: int) -> dict[str, st
     report = ctx.store.fill(tickers, start, today)
     quotes = ctx.store.refresh_quotes(tickers)
     return {**report.errors, **quotes.errors}
+
+
+def _refuse_taken_name(session: Session, name: str, own_id: int | None = None) -> None:
+    """Refuse a name another portfolio has, compared trimmed and case-insensitively: every
+    selector lists portfolios by name, and two identical entries cannot be told apart."""
+    wanted = name.casefold()
+    for other_id, other_name in session.execute(select(Portfolio.id, Portfolio.name)):
+        if other_id != own_id and other_name.strip().casefold() == wanted:
+            raise InvalidInput("name", f'a portfolio named "{other_name}" exists already')
+
+
+def _flush_named(session: Session, name: str) -> None:
+    """Flush; a concurrent request that took the name first trips the unique index
+    (lower(trim(name)), migration 0003) and gets the same message as the check above."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise InvalidInput("name", f'a portfolio named "{name}" exists already') from None
 
 
 def _clean_name(name: str) -> str:

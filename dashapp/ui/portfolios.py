@@ -21,6 +21,15 @@ from dashapp.services.portfolios import (
     list_portfolios,
     rename_portfolio,
 )
+from dashapp.ui.components import field_label
+
+# The boxes a refused change can be marked at, and which one each (button, field) names.
+CHECKED_FIELDS = ("portfolios-new-name", "portfolios-new-currency", "portfolios-rename-name")
+FIELD_OF = {
+    ("portfolios-create", "name"): "portfolios-new-name",
+    ("portfolios-create", "base_currency"): "portfolios-new-currency",
+    ("portfolios-rename-save", "name"): "portfolios-rename-name",
+}
 
 
 def layout(app_context: AppContext) -> html.Div:
@@ -30,23 +39,34 @@ def layout(app_context: AppContext) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dbc.Input(id="portfolios-new-name", placeholder="New portfolio name"),
+                        _checked(
+                            "New portfolio's name",
+                            dbc.Input(id="portfolios-new-name", placeholder="e.g. Retirement"),
+                        ),
+                        xs=12,
                         md=4,
                     ),
                     dbc.Col(
-                        dbc.Input(
-                            id="portfolios-new-currency",
-                            value="USD",
-                            maxLength=3,
-                            placeholder="Currency",
+                        _checked(
+                            "Currency",
+                            dbc.Input(
+                                id="portfolios-new-currency",
+                                value="USD",
+                                maxLength=3,
+                                placeholder="USD",
+                            ),
                         ),
+                        xs=12,
                         md=2,
                     ),
                     dbc.Col(
-                        dbc.Button("Create", id="portfolios-create", color="primary"), md="auto"
+                        dbc.Button("Create", id="portfolios-create", color="primary"),
+                        xs=12,
+                        md="auto",
+                        className="create-button",
                     ),
                 ],
-                className="g-2 mb-2",
+                className="g-2 mb-2 align-items-start",
             ),
             html.Div(id="portfolios-feedback"),
             html.Div(id="portfolios-table", children=_table(list_portfolios(app_context))),
@@ -54,7 +74,7 @@ def layout(app_context: AppContext) -> html.Div:
             dbc.Modal(
                 [
                     dbc.ModalHeader(dbc.ModalTitle("Rename portfolio")),
-                    dbc.ModalBody(dbc.Input(id="portfolios-rename-name")),
+                    dbc.ModalBody(_checked("New name", dbc.Input(id="portfolios-rename-name"))),
                     dbc.ModalFooter(
                         dbc.Button("Save", id="portfolios-rename-save", color="primary")
                     ),
@@ -112,6 +132,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Output("portfolios-feedback", "children"),
         Output("portfolios-rename-modal", "is_open", allow_duplicate=True),
         Output("portfolios-delete-modal", "is_open", allow_duplicate=True),
+        *(Output(field, "invalid") for field in CHECKED_FIELDS),
+        *(Output(f"{field}-feedback", "children") for field in CHECKED_FIELDS),
         Input("portfolios-create", "n_clicks"),
         Input("portfolios-rename-save", "n_clicks"),
         Input("portfolios-delete-confirm", "n_clicks"),
@@ -137,12 +159,26 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             else:
                 raise PreventUpdate
         except InvalidInput as error:
-            alert = dbc.Alert(f"{error.field}: {error.reason}", color="danger", className="py-1")
-            return no_update, alert, no_update, no_update
+            # Said under the field at fault, as for any other field; nothing else changes.
+            field = FIELD_OF.get((trigger, error.field), "portfolios-new-name")
+            marks = [name == field for name in CHECKED_FIELDS]
+            sentence = error.reason[:1].upper() + error.reason[1:] + "."
+            said = [sentence if name == field else "" for name in CHECKED_FIELDS]
+            return no_update, None, no_update, no_update, *marks, *said
         except PortfolioNotFound:
             message = "That portfolio no longer exists."
         feedback = dbc.Alert(message, color="success", className="py-1", id="portfolios-done")
-        return _table(list_portfolios(app_context)), feedback, False, False
+        clean = (*(False for _ in CHECKED_FIELDS), *("" for _ in CHECKED_FIELDS))
+        return _table(list_portfolios(app_context)), feedback, False, False, *clean
+
+
+def _checked(label: str, control: dbc.Input) -> list:
+    """A labelled box with its error line under it, shown when the box is marked invalid."""
+    return [
+        field_label(label, control.id),
+        control,
+        dbc.FormFeedback(id=f"{control.id}-feedback", type="invalid"),
+    ]
 
 
 def _deletion_warning(app_context: AppContext, portfolio_id: int) -> list:
@@ -161,14 +197,21 @@ def _table(portfolios: list[PortfolioSummary]) -> dbc.Table | dbc.Alert:
     if not portfolios:
         return dbc.Alert("No portfolios yet: create one above.", color="light")
     header = html.Thead(
-        html.Tr([html.Th("Name"), html.Th("Currency"), html.Th("Transactions"), html.Th("")])
+        html.Tr(
+            [
+                html.Th("Name", scope="col"),
+                html.Th("Currency", scope="col"),
+                html.Th("Transactions", scope="col", className="text-end"),
+                html.Th(html.Span("Actions", className="visually-hidden"), scope="col"),
+            ]
+        )
     )
     rows = [
         html.Tr(
             [
                 html.Td(dcc.Link(p.name, href=f"/portfolios/{p.id}", className="portfolio-name")),
                 html.Td(p.base_currency),
-                html.Td(f"{p.transaction_count:,}"),
+                html.Td(f"{p.transaction_count:,}", className="text-end"),
                 html.Td(
                     [
                         dcc.Link(

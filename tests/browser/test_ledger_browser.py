@@ -224,3 +224,19 @@ def test_dates_are_iso_the_symbol_check_is_worded_and_errors_mark_their_field(li
         ".innerText === 'prices cached'",
         timeout=30_000,
     )
+
+
+def test_a_second_portfolio_with_the_same_name_is_refused_at_the_name_box(live_apps, page):
+    url = live_apps.serve(live_apps.build())
+    page.goto(f"{url}/portfolios")
+    page.fill("#portfolios-new-name", "Taxable")
+    page.click("#portfolios-create")
+    page.wait_for_selector("#portfolios-done", timeout=15_000)
+    page.fill("#portfolios-new-name", " taxable ")
+    page.click("#portfolios-create")
+    page.wait_for_selector("#portfolios-new-name.is-invalid", timeout=15_000)
+    assert page.is_visible("#portfolios-new-name-feedback")
+    assert page.inner_text("#portfolios-new-name-feedback") == (
+        'A portfolio named "Taxable" exists already.'
+    )
+    assert page.locator("#portfolios-list .portfolio-name").all_inner_texts() == ["Taxable"]

@@ -98,8 +98,31 @@ def test_bad_portfolio_name_changes_nothing_and_says_why(app):
     client = DashClient(app)
     answer = change_portfolios(client, "portfolios-create", **{"new-name.value": "   "})
     assert "portfolios-table" not in answer
-    assert "name: a portfolio needs a name" in json.dumps(answer["portfolios-feedback"])
+    # Said under the name box, which is marked invalid; no other box is.
+    assert answer["portfolios-new-name"]["invalid"] is True
+    assert answer["portfolios-new-name-feedback"]["children"] == "A portfolio needs a name."
+    assert answer["portfolios-new-currency"]["invalid"] is False
     assert list_portfolios(context_of(app)) == []
+
+
+def test_a_name_another_portfolio_has_is_refused_at_the_field_on_create_and_rename(app):
+    client = DashClient(app)
+    create_portfolio(context_of(app), "Retirement")
+    other = create_portfolio(context_of(app), "Taxable")
+    answer = change_portfolios(client, "portfolios-create", **{"new-name.value": " retirement"})
+    assert "portfolios-table" not in answer
+    assert answer["portfolios-new-name"]["invalid"] is True
+    assert answer["portfolios-new-name-feedback"]["children"] == (
+        'A portfolio named "Retirement" exists already.'
+    )
+    renamed = change_portfolios(
+        client,
+        "portfolios-rename-save",
+        **{"rename-name.value": "RETIREMENT", "target.data": other.id},
+    )
+    assert renamed["portfolios-rename-name"]["invalid"] is True
+    assert "portfolios-rename-modal" not in renamed  # the dialog stays open to fix the name
+    assert sorted(p.name for p in list_portfolios(context_of(app))) == ["Retirement", "Taxable"]
 
 
 def test_adding_a_transaction_updates_the_grid_and_the_version(app):
