@@ -1,7 +1,9 @@
 """Run by test_cache_directory.py in a mount namespace of its own (`unshare -m`): build the app
-on a SQLite database and a cache directory under argv[1], make the cache directory read-only
-while the app runs (a read-only bind mount over it: file modes do not stop root), and print
-what the pages and /healthz answered, as JSON."""
+on a SQLite database and a cache directory under argv[1], break the cache directory while the
+app runs, and print what the pages and /healthz answered, as JSON. argv[2] says how:
+- read-only: a read-only bind mount over the directory (file modes do not stop root);
+- full: the directory is a small tmpfs, filled up with a file.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +16,16 @@ from pathlib import Path
 from dashapp import create_app
 from dashapp.settings import Settings
 
+FULL_SIZE = "8m"
 
-def main(root: Path) -> None:
+
+def main(root: Path, fault: str) -> None:
+    cache = root / "cache"
+    if fault == "full":
+        cache.mkdir()
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={FULL_SIZE}", "tmpfs", str(cache)], check=True
+        )
     settings = Settings.from_env(
         {},
         instance_dir=root / "instance",
@@ -59,9 +69,11 @@ def main(root: Path) -> None:
         return statuses
 
     before = pages("SPY")
-    cache = str(root / "cache")
-    subprocess.run(["mount", "--bind", cache, cache], check=True)
-    subprocess.run(["mount", "-o", "remount,ro,bind", cache], check=True)
+    if fault == "read-only":
+        subprocess.run(["mount", "--bind", str(cache), str(cache)], check=True)
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(cache)], check=True)
+    else:
+        fill(cache / "filler")
     after = pages("QQQ")
     health = client.get("/healthz")
     print(
@@ -76,5 +88,16 @@ def main(root: Path) -> None:
     )
 
 
+def fill(path: Path) -> None:
+    """Write until the filesystem has no room left."""
+    block = b"\0" * 65536
+    with path.open("wb", buffering=0) as filler:
+        try:
+            while True:
+                filler.write(block)
+        except OSError:
+            pass
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2])

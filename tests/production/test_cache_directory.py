@@ -25,13 +25,20 @@ def can_mount() -> bool:
 
 
 @pytest.mark.skipif(not can_mount(), reason="needs a private mount namespace (root)")
-def test_read_only_cache_directory_keeps_pages_answering(tmp_path):
-    """cache_probe.py makes the directory read-only under the running app (a read-only bind
-    mount in a namespace of its own) and asks for a comparison not cached before."""
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("read-only", "attempt to write a readonly database"),
+        ("full", "database or disk is full"),
+    ],
+)
+def test_read_only_or_full_cache_directory_keeps_pages_answering(tmp_path, fault, reason):
+    """cache_probe.py breaks the directory under the running app (in a mount namespace of its
+    own) and asks for a comparison not cached before, which is computed and stored."""
     finished = subprocess.run(
         [
             *("unshare", "-m", "--propagation", "private"),
-            *(sys.executable, "-m", "tests.production.cache_probe", str(tmp_path)),
+            *(sys.executable, "-m", "tests.production.cache_probe", str(tmp_path), fault),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -44,10 +51,7 @@ def test_read_only_cache_directory_keeps_pages_answering(tmp_path):
     assert report["after"] == [200, 200, 200]
     assert report["healthz_status"] == 503
     cache = json.loads(report["healthz"])["checks"]["cache"]
-    assert cache == {
-        "ok": False,
-        "reason": "cannot write to the cache: attempt to write a readonly database",
-    }
+    assert cache == {"ok": False, "reason": f"cannot write to the cache: {reason}"}
     assert str(tmp_path) not in report["healthz"]
 
 
