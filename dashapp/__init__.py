@@ -14,6 +14,7 @@ from dashapp.api.openapi import openapi_blueprint
 from dashapp.api.portfolios import api_blueprint
 from dashapp.api.reports import reports_blueprint
 from dashapp.clock import Clock
+from dashapp.dash_errors import register_dash_client_errors
 from dashapp.http_cache import install_http_cache
 from dashapp.market.providers import MarketDataProvider
 from dashapp.not_found import register_not_found
@@ -72,6 +73,7 @@ def create_app(
     server.register_blueprint(backtest_blueprint(app_context))
     server.register_blueprint(openapi_blueprint())
     register_not_found(app)
+    register_dash_client_errors(app)
     server.register_blueprint(reports_blueprint(app_context))
     _install_telemetry(app, app_context)
     install_http_cache(server, app_context)

@@ -540,17 +540,17 @@ def _uses_decimal_comma(rows: list[tuple[int, dict[str, str]]], numeric: Sequenc
 
 def _compact_date(text: str) -> str:
     """YYYYMMDD as YYYY-MM-DD; anything else unchanged, for the validation to report."""
-    if re.fullmatch(r"\d{8}", text):
+    if re.fullmatch(r"\d{8}", text, re.ASCII):
         return f"{text[:4]}-{text[4:6]}-{text[6:]}"
     return text
 
 
 def _ghostfolio_date(raw: str) -> str:
     text = raw.strip()
-    iso = re.match(r"^(\d{4}-\d{2}-\d{2})(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$", text)
+    iso = re.match(r"^(\d{4}-\d{2}-\d{2})(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$", text, re.ASCII)
     if iso:
         return iso.group(1)
-    day_first = re.fullmatch(r"(\d{2})[-/.](\d{2})[-/.](\d{4})", text)
+    day_first = re.fullmatch(r"(\d{2})[-/.](\d{2})[-/.](\d{4})", text, re.ASCII)
     if day_first:
         day, month, year = day_first.groups()
         return f"{year}-{month}-{day}"
