@@ -12,6 +12,7 @@ seconds and a worker thread is never stuck on it:
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as psycopg_errors
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -101,6 +102,23 @@ class DeadlineConnection(psycopg.Connection):
             raise psycopg.OperationalError(
                 f"the database did not answer within {self.deadline_seconds:g} s"
             ) from None
+
+
+# How often a waiter asks for an advisory lock that another session holds.
+ADVISORY_POLL_SECONDS = 0.2
+
+
+def wait_for_advisory_lock(connection: Connection, key: int) -> None:
+    """Take PostgreSQL advisory lock `key` for the session, waiting as long as its holder needs.
+
+    `pg_advisory_lock` would wait inside one statement, which the statement, lock and client
+    timeouts above cut short (a fetch or a migration may hold a lock longer); asking with
+    `pg_try_advisory_lock` until it is granted keeps every statement short, so a dead server
+    is still noticed within seconds while a live holder is waited for.
+    """
+    lock = text("SELECT pg_try_advisory_lock(:key)")
+    while not connection.execute(lock, {"key": key}).scalar():
+        time.sleep(ADVISORY_POLL_SECONDS)
 
 
 def _forget_pool(engine_ref: weakref.ref[Engine]) -> None:

@@ -11,6 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
+from dashapp.db.engine import wait_for_advisory_lock
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 # Any constant works; it only has to be the same in every process of this app.
 POSTGRES_MIGRATION_LOCK = 7_413_020_241
@@ -33,9 +35,7 @@ def upgrade_to_head(engine: Engine, lock_dir: Path) -> None:
 def _migration_lock(engine: Engine, lock_dir: Path) -> Iterator[None]:
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            connection.execute(
-                text("SELECT pg_advisory_lock(:key)"), {"key": POSTGRES_MIGRATION_LOCK}
-            )
+            wait_for_advisory_lock(connection, POSTGRES_MIGRATION_LOCK)
             connection.commit()
             try:
                 yield

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from dashapp.db.engine import Database
+from dashapp.db.engine import Database, wait_for_advisory_lock
 
 STRIPES = 64
 # Advisory lock keys live in one 64-bit space per database; keep ours in a band of their own.
@@ -49,9 +49,7 @@ class FetchLocks:
     def _advisory(self, stripes: list[int]) -> Iterator[None]:
         with self.db.engine.connect() as connection:
             for stripe in stripes:
-                connection.execute(
-                    text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY_BASE + stripe}
-                )
+                wait_for_advisory_lock(connection, ADVISORY_KEY_BASE + stripe)
             connection.commit()
             try:
                 yield
