@@ -51,16 +51,17 @@ def dividend_rows(transactions: pd.DataFrame) -> pd.DataFrame:
     `holdings.InvalidTransaction` for a row that breaks the ledger conventions."""
     _validate(transactions)
     kind = transactions["kind"].to_numpy()
+    # (trade_date, id) orders every row: ids are unique, so no sort stability is needed.
     events = transactions[(kind == "DIVIDEND") | (kind == "SPLIT")].sort_values(
-        ["trade_date", "id"], kind="stable"
+        ["trade_date", "id"]
     )
-    quantity = events["quantity"].astype("float64")
+    quantity = events["quantity"]
     ratio = quantity.where(events["kind"] == "SPLIT", 1.0)
     by_ticker = ratio.groupby(events["ticker"])
     # Product of the ratios after a row = all of the ticker's ratios / those up to the row.
     later_splits = by_ticker.transform("prod") / by_ticker.cumprod()
     paid = (events["kind"] == "DIVIDEND").to_numpy()
-    amount = quantity * events["price"].astype("float64") - events["fees"].fillna(0.0)
+    amount = quantity * events["price"] - events["fees"].fillna(0.0)
     rows = events.loc[paid, ["id", "trade_date", "ticker"]].assign(
         amount=amount[paid], per_share_now=(amount / quantity / later_splits)[paid]
     )
@@ -77,7 +78,7 @@ def income_by_period(dividends: pd.DataFrame, period: str) -> pd.DataFrame:
     # Grouped by a whole-number key; only the few distinct periods are formatted as text.
     key = day.year * 100 + day.month if period == "month" else day.year
     table = dividends["amount"].groupby([key, dividends["ticker"]]).sum()
-    table = table.unstack("ticker", fill_value=0.0).astype("float64")
+    table = table.unstack(fill_value=0.0)
     table.index = pd.Index([PERIODS[period](int(k)) for k in table.index], name=period)
     return table
 
@@ -89,27 +90,26 @@ def income_by_holding(
     HOLDING_COLUMNS): all-time amount, ttm, forward_estimate, and for open holdings cost_basis,
     market_value and the two yields. `dividends` is `dividend_rows(transactions)`, `held`
     `holdings.positions(transactions)`, `prices` a Series by ticker (missing or NaN: unpriced)."""
-    rows = dividends
     as_of_day = pd.Timestamp(as_of)
-    recent = rows[
-        (rows["trade_date"] > as_of_day - pd.DateOffset(years=1))
-        & (rows["trade_date"] <= as_of_day)
+    recent = dividends[
+        (dividends["trade_date"] > as_of_day - pd.DateOffset(years=1))
+        & (dividends["trade_date"] <= as_of_day)
     ]
     open_held = held[held["shares"] > 0]
-    tickers = rows["ticker"].unique().tolist() + open_held.index.tolist()
-    table = pd.DataFrame(index=pd.Index(sorted(set(tickers)), name="ticker"))
-    table["amount"] = rows.groupby("ticker")["amount"].sum()
+    tickers = sorted({*dividends["ticker"], *open_held.index})
+    # Columns are assigned by ticker (pandas aligns on the index): absent tickers get NaN.
+    table = pd.DataFrame(index=pd.Index(tickers, name="ticker"), dtype="float64")
+    table["amount"] = dividends.groupby("ticker")["amount"].sum()
     table["ttm"] = recent.groupby("ticker")["amount"].sum()
-    shares = open_held["shares"].reindex(table.index).fillna(0.0)
-    table["forward_estimate"] = shares * recent.groupby("ticker")["per_share_now"].sum()
-    table = table.fillna(0.0)
-    table["cost_basis"] = open_held["cost_basis"].reindex(table.index)
-    table["market_value"] = (open_held["shares"] * prices.reindex(open_held.index)).reindex(
-        table.index
+    table["forward_estimate"] = (
+        open_held["shares"] * recent.groupby("ticker")["per_share_now"].sum()
     )
+    table = table.fillna(0.0)
+    table["cost_basis"] = open_held["cost_basis"]
+    table["market_value"] = open_held["shares"] * prices
     table["yield_on_cost"] = table["ttm"] / table["cost_basis"].where(table["cost_basis"] > 0)
     table["current_yield"] = table["ttm"] / table["market_value"].where(table["market_value"] > 0)
-    return table.astype("float64")[list(HOLDING_COLUMNS)]
+    return table
 
 
 def income_totals(by_holding: pd.DataFrame) -> dict[str, float]:
@@ -117,7 +117,8 @@ def income_totals(by_holding: pd.DataFrame) -> dict[str, float]:
     forward_estimate sums; yield_on_cost = ttm / cost_basis over open holdings; current_yield
     = ttm / market_value over open holdings with a price. NaN when a denominator is 0."""
     is_open = by_holding["cost_basis"].notna()
-    priced = is_open & by_holding["market_value"].notna()
+    # Only open holdings have a market value.
+    priced = by_holding["market_value"].notna()
     return {
         "total": float(by_holding["amount"].sum()),
         "ttm": float(by_holding["ttm"].sum()),

@@ -62,21 +62,21 @@ YEAR_COLUMNS = (
 )
 
 
-def realized_lots(transactions: pd.DataFrame, method: str = "fifo") -> pd.DataFrame:
+def realized_lots(transactions: pd.DataFrame, method: str) -> pd.DataFrame:
     """One row per piece of a sale matched to one lot (columns LOT_COLUMNS), in ledger order of
     the sales and, within a sale, of the lots. `method` is one of METHODS."""
     _check_method(method)
     axis = _LotAxis(transactions)
-    if axis.empty or not axis.is_sell.any():
+    sells = np.flatnonzero(axis.path.is_sell)
+    if not len(sells):
         return _empty(LOT_COLUMNS)
-    sells = np.flatnonzero(axis.is_sell)
     sale, lot, units = axis.pieces(sells)
-    weight = units / np.bincount(sale, weights=units, minlength=len(sells))[sale]
+    weight = units / np.bincount(sale, weights=units)[sale]
     row = sells[sale]
     path = axis.path
     proceeds = (path.quantity * path.price - path.fees)[row] * weight
     if method == "fifo":
-        cost = units * axis.unit_cost[axis.buys[lot]]
+        cost = units * axis.lot_cost[lot] / axis.lot_units[lot]
     else:
         cost = path.removed_cost[row] * weight
     sold_on = axis.trade_date[row]
@@ -102,23 +102,23 @@ def realized_lots(transactions: pd.DataFrame, method: str = "fifo") -> pd.DataFr
     )
 
 
-def open_lots(transactions: pd.DataFrame, method: str = "fifo") -> pd.DataFrame:
+def open_lots(transactions: pd.DataFrame, method: str) -> pd.DataFrame:
     """The lots still held (columns OPEN_LOT_COLUMNS), by ticker and then acquisition order:
     quantity in shares at the latest split basis; cost the lot's remaining own cost ("fifo") or
-    its share of the position's cost basis by quantity ("average")."""
+    its share of the position's cost basis by quantity ("average"). A remainder below
+    SHARE_EPSILON of its lot is float dust, not a lot."""
     _check_method(method)
     axis = _LotAxis(transactions)
-    if axis.empty:
-        return _empty(OPEN_LOT_COLUMNS)
     path = axis.path
     last = axis.last_row[axis.buys]
-    used_up = np.maximum(axis.lot_start, axis.sold_to[last])
-    remaining = axis.bought_to[axis.buys] - used_up
-    held = remaining > SHARE_EPSILON * axis.units[axis.buys]
-    buys, remaining, last = axis.buys[held], remaining[held], last[held]
+    remaining = axis.lot_end - np.maximum(axis.lot_start, axis.sold_to[last])
+    held = np.flatnonzero(remaining > SHARE_EPSILON * axis.lot_units)
+    if not len(held):
+        return _empty(OPEN_LOT_COLUMNS)
+    remaining, last, buys = remaining[held], last[held], axis.buys[held]
     quantity = remaining * axis.split_factor[last]
     if method == "fifo":
-        cost = remaining * axis.unit_cost[buys]
+        cost = remaining * axis.lot_cost[held] / axis.lot_units[held]
     else:
         cost = path.cost_basis[last] * quantity / path.shares[last]
     return pd.DataFrame(
@@ -164,7 +164,8 @@ def realized_by_year(lots: pd.DataFrame) -> pd.DataFrame:
 
 
 class _LotAxis:
-    """Every position row on the units axis of the module docstring, in holdings' ticker order.
+    """Every position row on the units axis of the module docstring, in holdings' ticker order,
+    and the lots (one per BUY row, `buys`) on it.
 
     bought_to / sold_to are B and S after each row, counted along one axis for all tickers: a
     position's axis starts where the previous position's (of any ticker) ends, and a closing
@@ -174,16 +175,13 @@ class _LotAxis:
     def __init__(self, transactions: pd.DataFrame) -> None:
         path = _TickerPath(transactions)
         self.path = path
-        self.empty = path.empty
-        if self.empty:
-            return
         self.ids = path.ledger["id"].to_numpy()[path.order]
-        self.trade_date = path.ledger["trade_date"].to_numpy(dtype="datetime64[ns]")[path.order]
-        self.is_sell = path.is_sell
+        self.trade_date = pd.DatetimeIndex(path.ledger["trade_date"]).to_numpy()[path.order]
         codes = np.cumsum(path.starts) - 1
         ratio = np.where(path.kind == "SPLIT", path.quantity, 1.0)
         self.split_factor = pd.Series(ratio).groupby(codes).cumprod().to_numpy()
-        self.units = np.where(path.is_buy | path.is_sell, path.quantity / self.split_factor, 0.0)
+        # Only BUY and SELL rows' units are ever read.
+        self.units = path.quantity / self.split_factor
         bought = np.where(path.is_buy, self.units, 0.0)
         sold = np.where(path.is_sell, self.units, 0.0)
         self.bought_to = np.cumsum(bought)
@@ -192,33 +190,37 @@ class _LotAxis:
         opens[1:] |= path.closes[:-1]
         position = np.cumsum(opens) - 1
         opening = np.flatnonzero(opens)
+        # No position opens on a SELL (it would sell shares not held), so the units sold up to
+        # a position's first row are all earlier positions'.
         sold_total = np.cumsum(sold)
-        sold_before = (sold_total - sold)[opening][position]
-        sold_to = (self.bought_to - bought)[opening][position] + sold_total - sold_before
+        sold_to = (self.bought_to - bought)[opening][position] + (
+            sold_total - sold_total[opening][position]
+        )
         # A closing SELL takes all that is left (dust included); no SELL takes more than is left.
         self.sold_to = np.where(path.closes, self.bought_to, np.minimum(sold_to, self.bought_to))
         self.sold_from = np.minimum(sold_to - sold, self.sold_to)
         self.buys = np.flatnonzero(path.is_buy)
-        self.lot_start = self.bought_to[self.buys] - self.units[self.buys]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.unit_cost = np.where(
-                path.is_buy, (path.quantity * path.price + path.fees) / self.units, 0.0
-            )
+        self.lot_units = self.units[self.buys]
+        self.lot_end = self.bought_to[self.buys]
+        self.lot_start = self.lot_end - self.lot_units
+        self.lot_cost = (path.quantity * path.price + path.fees)[self.buys]
         ends = np.append(np.flatnonzero(path.starts)[1:], len(codes)) - 1
         self.last_row = ends[codes]
 
     def pieces(self, sells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(sale, lot, units) per piece: `sale` indexes `sells`, `lot` indexes `buys`."""
+        """(sale, lot, units) per piece: `sale` indexes `sells`, `lot` indexes `buys`. Each sale
+        spans lots first..last: those ending after its start and starting before its end."""
         low, high = self.sold_from[sells], self.sold_to[sells]
-        lot_end = self.bought_to[self.buys]
-        first = np.searchsorted(lot_end, low, side="right")
-        last = np.searchsorted(self.lot_start, high, side="left") - 1
-        count = np.maximum(last - first + 1, 0)
+        first = np.searchsorted(self.lot_end, low, side="right")
+        last = np.searchsorted(self.lot_start, high) - 1
+        count = last - first + 1
         sale = np.repeat(np.arange(len(sells)), count)
         # Lot k of sale j runs first_j, first_j + 1, ...: offset within the sale's pieces.
         offset = np.arange(len(sale)) - np.repeat(np.cumsum(count) - count, count)
         lot = first[sale] + offset
-        units = np.minimum(lot_end[lot], high[sale]) - np.maximum(self.lot_start[lot], low[sale])
+        units = np.minimum(self.lot_end[lot], high[sale]) - np.maximum(
+            self.lot_start[lot], low[sale]
+        )
         kept = units > SHARE_EPSILON * self.units[sells][sale]
         return sale[kept], lot[kept], units[kept]
 

@@ -45,6 +45,8 @@ PRICES = pd.Series({"AAA": 40.0, "BBB": 12.0})
 
 def test_dividend_rows_are_net_of_fees_with_per_share_amounts_in_todays_shares():
     rows = dividend_rows(WORKED)
+    assert rows.columns.tolist() == ["id", "trade_date", "ticker", "amount", "per_share_now"]
+    assert rows.index.tolist() == list(range(8))
     assert rows["id"].tolist() == [2, 4, 5, 6, 9, 11, 13, 14]
     assert rows["ticker"].tolist() == ["BBB", "AAA", "AAA", "BBB", "AAA", "AAA", "AAA", "AAA"]
     assert rows["amount"].tolist() == pytest.approx([10.0, 2.0, 2.5, 12.0, 2.7, 4.5, 5.4, 0.3])
@@ -145,6 +147,33 @@ def test_the_estimate_counts_every_split_after_a_dividend():
     )
     assert table.loc["AAA", "forward_estimate"] == pytest.approx(9 * (0.4 + 0.5))
     assert table.loc["AAA", "ttm"] == pytest.approx(3.6 + 4.5)
+
+
+def test_small_holdings_and_edge_prices():
+    # Half a share is a holding; a basis or value under 1 is still a denominator; a zero
+    # basis (free shares) or a zero price gives no yield rather than an infinite one.
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 0.5, 1.0, 0.0),  # basis 0.5
+        ("2024-01-03", "BUY", "BBB", 2, 0.0, 0.0),  # free shares: basis 0
+        ("2024-01-04", "BUY", "CCC", 4, 1.0, 0.0),
+        ("2024-02-01", "DIVIDEND", "AAA", 0.5, 0.1, 0.0),  # 0.05
+        ("2024-02-01", "DIVIDEND", "BBB", 2, 0.1, 0.0),  # 0.2
+        ("2024-02-01", "DIVIDEND", "CCC", 4, 0.1, 0.0),  # 0.4
+    )
+    prices = pd.Series({"AAA": 0.8, "BBB": 3.0, "CCC": 0.0})
+    table = income_by_holding(
+        dividend_rows(transactions), positions(transactions), prices, date(2024, 6, 28)
+    )
+    assert table.loc["AAA", "forward_estimate"] == pytest.approx(0.05)
+    assert table.loc["AAA", "yield_on_cost"] == pytest.approx(0.1)  # 0.05 / 0.5
+    assert table.loc["AAA", "current_yield"] == pytest.approx(0.125)  # 0.05 / 0.4
+    assert math.isnan(table.loc["BBB", "yield_on_cost"])
+    assert table.loc["BBB", "current_yield"] == pytest.approx(0.2 / 6)
+    assert table.loc["CCC", "market_value"] == 0.0
+    assert math.isnan(table.loc["CCC", "current_yield"])
+    totals = income_totals(table.loc[["AAA"]])
+    assert totals["yield_on_cost"] == pytest.approx(0.1)
+    assert totals["current_yield"] == pytest.approx(0.125)
 
 
 def test_a_ledger_without_dividends_reports_zeros_not_errors():

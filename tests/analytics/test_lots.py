@@ -121,7 +121,7 @@ def test_realized_by_year_splits_short_and_long_term():
 def test_open_lots_are_what_fifo_left_at_todays_share_basis():
     # AAA: 4 of lot 4's units are left, 8 shares after the split, at 4 * 90 = 360.
     # BBB: 1 share of the new lot at 50. Average cost: AAA's pool is 2,469 - 2,057.5 = 411.5.
-    assert list(open_lots(WORKED).columns) == list(OPEN_LOT_COLUMNS)
+    assert list(open_lots(WORKED, "fifo").columns) == list(OPEN_LOT_COLUMNS)
     assert table(open_lots(WORKED, "fifo")) == [
         (4, "AAA", "2021-01-04", 8.0, 360.0),
         (12, "BBB", "2022-01-03", 1.0, 50.0),
@@ -161,7 +161,7 @@ def test_a_sale_ending_on_a_lot_boundary_touches_no_other_lot():
         (4, "2024-01-02", 5.0, 50.0),
         (5, "2024-01-03", 5.0, 60.0),
     ]
-    assert table(open_lots(transactions)) == [(3, "AAA", "2024-01-04", 5.0, 70.0)]
+    assert table(open_lots(transactions, "fifo")) == [(3, "AAA", "2024-01-04", 5.0, 70.0)]
 
 
 def test_long_term_starts_the_day_after_the_first_anniversary():
@@ -175,6 +175,7 @@ def test_long_term_starts_the_day_after_the_first_anniversary():
     )
     lots = realized_lots(transactions, "fifo")
     assert lots["holding_days"].tolist() == [366, 369, 365, 368]
+    assert lots["holding_days"].dtype == "int64"  # whole days, not 366.0
     assert lots["long_term"].tolist() == [False, True, False, True]
 
 
@@ -192,7 +193,7 @@ def test_selling_what_float_sums_left_uses_up_both_lots_and_the_next_buy_starts_
         (3, 0.2, 6.0, 4.0, 2.0),
         (5, 1.0, 8.0, 7.0, 1.0),
     ]
-    assert open_lots(transactions).empty
+    assert open_lots(transactions, "fifo").empty
 
 
 def test_float_dust_past_a_lot_boundary_is_no_piece_of_the_sale():
@@ -210,10 +211,50 @@ def test_float_dust_past_a_lot_boundary_is_no_piece_of_the_sale():
     assert lots.loc[0, "cost"] == pytest.approx(21.0, abs=1e-12)
 
 
+def test_a_sale_within_the_dust_tolerance_closes_the_position_for_good():
+    # Selling 999.9999995 of 1,000 leaves 5e-7 shares: dust (holdings.SHARE_EPSILON relative),
+    # so the sale takes the whole lot and the next BUY starts a new position from nothing.
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 1000, 2.0, 0.0),  # lot 2,000
+        ("2024-02-01", "SELL", "AAA", 999.9999995, 3.0, 0.0),
+        ("2024-03-01", "BUY", "AAA", 1, 7.0, 0.0),
+        ("2024-04-01", "SELL", "AAA", 0.5, 8.0, 0.0),
+    )
+    lots = realized_lots(transactions, "fifo")
+    assert table(lots[["sale_id", "acquired", "quantity", "cost"]]) == [
+        (2, "2024-01-02", 999.9999995, 2000.0),
+        (4, "2024-03-01", 0.5, 3.5),
+    ]
+    assert table(open_lots(transactions, "fifo")) == [(3, "AAA", "2024-03-01", 0.5, 3.5)]
+
+
+def test_dust_is_measured_against_the_sale_and_the_lot():
+    # 1e-6 of a million-unit sale is 1e-12 of it: float dust, no piece of lot 2. Likewise the
+    # 1e-6 shares a million-share lot keeps is no open lot.
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 1_000_000, 1.0, 0.0),
+        ("2024-01-03", "BUY", "AAA", 10, 2.0, 0.0),
+        ("2024-02-01", "SELL", "AAA", 1_000_000.000001, 1.0, 0.0),
+    )
+    lots = realized_lots(transactions, "fifo")
+    assert lots["acquired"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-02"]
+    kept = ledger(
+        ("2024-01-02", "BUY", "AAA", 1_000_000, 1.0, 0.0),
+        ("2024-01-03", "BUY", "AAA", 10, 2.0, 0.0),
+        ("2024-02-01", "SELL", "AAA", 999_999.999999, 1.0, 0.0),
+    )
+    assert open_lots(kept, "fifo")["buy_id"].tolist() == [2]
+
+
+def test_trade_dates_may_be_plain_dates():
+    plain = WORKED.assign(trade_date=WORKED["trade_date"].dt.date)
+    assert table(realized_lots(plain, "fifo")) == table(realized_lots(WORKED, "fifo"))
+
+
 def test_rows_apply_in_date_then_id_order_whatever_order_they_arrive_in():
     shuffled = WORKED.iloc[::-1].reset_index(drop=True)
     assert table(realized_lots(shuffled, "fifo")) == table(realized_lots(WORKED, "fifo"))
-    assert table(open_lots(shuffled)) == table(open_lots(WORKED))
+    assert table(open_lots(shuffled, "average")) == table(open_lots(WORKED, "average"))
 
 
 def test_a_sale_the_lots_cannot_cover_is_refused():
@@ -245,9 +286,9 @@ def test_ledgers_without_sales_or_positions_give_empty_tables():
         assert years.empty
         assert list(years.columns) == list(YEAR_COLUMNS)
         assert years.index.name == "year"
-    assert open_lots(empty).empty
+    assert open_lots(empty, "fifo").empty
     assert list(open_lots(only_cash, "average").columns) == list(OPEN_LOT_COLUMNS)
-    assert table(open_lots(no_sales)) == [(1, "AAA", "2024-01-02", 5.0, 50.0)]
+    assert table(open_lots(no_sales, "fifo")) == [(1, "AAA", "2024-01-02", 5.0, 50.0)]
 
 
 # A ledger for the property test: per step (ticker, action, amount) with action 0 = buy,
