@@ -1,10 +1,15 @@
-"""`/healthz` answers 200 when database, cache and breaker are fine, and 503 saying which is not."""
+"""`/healthz` answers 200 when database, cache and breaker are fine, and 503 saying which is not,
+without waiting for a check that hangs."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 from sqlalchemy import create_engine
 
 from dashapp import context_of
+from dashapp.telemetry.health import HealthChecks
 from tests.servers import free_port
 
 
@@ -51,3 +56,28 @@ def test_open_breaker_answers_503_with_the_wait(app, client):
     assert breaker["providers"] == [
         {"provider": "demo", "state": "open", "seconds_until_half_open": 60.0}
     ]
+
+
+def test_a_check_that_hangs_is_reported_at_once_and_not_started_twice():
+    release, calls = threading.Event(), []
+
+    def stuck() -> dict:
+        calls.append(1)
+        release.wait(30)
+        return {}
+
+    runner = HealthChecks({"database": stuck, "cache": dict}, timeout=0.2)
+    first, status = runner.run()
+    assert status == 503
+    assert first["checks"] == {
+        "database": {"ok": False, "reason": "no answer within 0.2 s"},
+        "cache": {"ok": True},
+    }
+    # Polled again while the first is still stuck: reported, not piled up.
+    assert runner.run()[1] == 503
+    assert calls == [1]
+    release.set()
+    deadline = time.monotonic() + 10
+    while runner.run()[1] != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runner.run()[1] == 200
