@@ -7,9 +7,11 @@ price-data version (coverage `data_version`, `last_date`, `fetched_at`), so a hi
 
 - a ticker's whole stored history: one array of days and one array per field. A comparison with
   a new benchmark set reads only the tickers it has not read before;
-- the matrix of a set of tickers over a window: repeating a question is one cache read, and
-  none in a process that answered it lately (each process keeps its last matrices in memory,
-  up to MEMORY_BYTES, read-only so no caller can change what the next one reads).
+- the matrix of a set of tickers over a window: repeating a question is one cache read.
+
+Each process also keeps the matrices and columns it used last in memory (up to MEMORY_BYTES,
+read-only so no caller can change what the next one reads): a process that answered lately
+reads nothing at all.
 
 A ticker without a coverage row (bars written outside the store) is read from the database every
 time: nothing would tell its cached columns apart from newer ones.
@@ -55,6 +57,13 @@ class TickerColumns:
     days: np.ndarray
     by_field: np.ndarray
 
+    @property
+    def nbytes(self) -> int:
+        return self.days.nbytes + self.by_field.nbytes
+
+    def held_arrays(self) -> tuple[np.ndarray, ...]:
+        return self.days, self.by_field
+
 
 @dataclass(frozen=True)
 class PriceMatrix:
@@ -69,6 +78,9 @@ class PriceMatrix:
     @property
     def nbytes(self) -> int:
         return sum(array.nbytes for array in self.arrays.values())
+
+    def held_arrays(self) -> tuple[np.ndarray, ...]:
+        return tuple(self.arrays.values())
 
     @property
     def empty(self) -> bool:
@@ -127,8 +139,14 @@ def price_matrix(
         if hit is not None:
             return hit
     columns: dict[str, TickerColumns] = {}
+    where = getattr(cache, "directory", id(cache))
     for ticker, version in versions.items():
-        hit = cache.get(_columns_key(ticker, version))
+        key = _columns_key(ticker, version)
+        hit = _recent.get(f"{where}:{key}")
+        if hit is None:
+            hit = cache.get(key)
+            if hit is not None:
+                _recent.put(f"{where}:{key}", hit)
         if hit is not None:
             columns[ticker] = hit
     missing = [ticker for ticker in names if ticker not in columns]
@@ -136,7 +154,9 @@ def price_matrix(
         read = _read_columns(store, missing)
         for ticker, column in read.items():
             if ticker in versions:
-                cache.set(_columns_key(ticker, versions[ticker]), column, expire=CACHE_SECONDS)
+                key = _columns_key(ticker, versions[ticker])
+                cache.set(key, column, expire=CACHE_SECONDS)
+                _recent.put(f"{where}:{key}", column)
         columns.update(read)
     matrix = _assemble(names, columns, start, end, fields)
     if matrix_key is not None:
@@ -145,37 +165,38 @@ def price_matrix(
     return matrix
 
 
-class _RecentMatrices:
-    """The matrices this process used last, up to a total size; least recently used go first."""
+class _RecentArrays:
+    """The matrices and ticker columns this process used last, up to a total size; the least
+    recently used go first."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
-        self.entries: OrderedDict[str, PriceMatrix] = OrderedDict()
+        self.entries: OrderedDict[str, PriceMatrix | TickerColumns] = OrderedDict()
         self.size = 0
         self.lock = threading.Lock()
 
-    def get(self, key: str) -> PriceMatrix | None:
+    def get(self, key: str) -> Any:
         with self.lock:
             matrix = self.entries.get(key)
             if matrix is not None:
                 self.entries.move_to_end(key)
             return matrix
 
-    def put(self, key: str, matrix: PriceMatrix) -> None:
-        for array in matrix.arrays.values():
+    def put(self, key: str, value: PriceMatrix | TickerColumns) -> None:
+        for array in value.held_arrays():
             array.flags.writeable = False
-        size = matrix.nbytes
+        size = value.nbytes
         with self.lock:
             if key in self.entries or size > self.budget:
                 return
-            self.entries[key] = matrix
+            self.entries[key] = value
             self.size += size
             while self.size > self.budget:
                 _, dropped = self.entries.popitem(last=False)
                 self.size -= dropped.nbytes
 
 
-_recent = _RecentMatrices(MEMORY_BYTES)
+_recent = _RecentArrays(MEMORY_BYTES)
 
 
 def _version(row: CoverageRow) -> str:

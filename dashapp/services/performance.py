@@ -205,8 +205,7 @@ def _compute(
 
     holdings = set(held_tickers(ctx, request.portfolio_id))
     held = [t for t in closes.columns if t in holdings]
-    ledger = transactions_frame(ctx, request.portfolio_id)
-    whole = portfolio_series(ledger, closes[held], splits[held]).frame
+    whole = _portfolio_frame(ctx, portfolio, closes[held], splits[held])
     start, end = _window(request, whole, today)
     window = whole.loc[start:end]
     if len(window) < 2:
@@ -260,7 +259,7 @@ def _compute(
         )
     breakdown = _breakdown(window, flows, shadows, bench_closes, bench_dividends, index)
     series = {
-        "dates": [day.strftime("%Y-%m-%d") for day in window.index],
+        "dates": window.index.strftime("%Y-%m-%d").tolist(),
         "portfolio": {
             "value": _floats(window["value"]),
             "flow": _floats(flows),
@@ -288,6 +287,35 @@ def _compute(
         "breakdown": breakdown,
         "warnings": warnings,
     }
+
+
+def _portfolio_frame(
+    ctx: AppContext, portfolio: Any, closes: pd.DataFrame, splits: pd.DataFrame
+) -> pd.DataFrame:
+    """The portfolio's value, flows and returns over all its sessions. Every benchmark set and
+    period of one ledger version reads the same frame, so it is kept in the shared cache under
+    the ledger version, the held tickers' price-data version and the sessions."""
+    sessions = closes.index
+    raw = json.dumps(
+        [
+            portfolio.id,
+            portfolio.version,
+            list(closes.columns),
+            ctx.store.price_data_version(closes.columns),
+            str(sessions[0]) if len(sessions) else None,
+            str(sessions[-1]) if len(sessions) else None,
+            len(sessions),
+        ]
+    )
+    key = "portfolio_series:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    frame = ctx.cache.get(key)
+    if frame is None:
+        ledger = transactions_frame(ctx, portfolio.id)
+        frame = portfolio_series(ledger, closes, splits).frame
+        # Without the calendar's frequency: pickling its holiday list costs more than the frame.
+        frame = frame.set_axis(pd.DatetimeIndex(frame.index.to_numpy()))
+        ctx.cache.set(key, frame, expire=CACHE_SECONDS)
+    return frame
 
 
 def explain(payload: dict[str, Any], series_name: str) -> pd.DataFrame:
