@@ -106,6 +106,12 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
                     html.Span(portfolio.name, id="ledger-title"),
                     html.Span(" · transactions", className="text-muted"),
                     dcc.Link("← all portfolios", href="/portfolios", className="fs-6 ms-3"),
+                    dcc.Link(
+                        "income and gains →",
+                        href=f"/portfolios/{portfolio.id}/reports",
+                        className="fs-6 ms-3",
+                        id="ledger-reports-link",
+                    ),
                 ],
                 className="mb-3",
             ),

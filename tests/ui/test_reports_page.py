@@ -32,6 +32,8 @@ def test_demo_reports_page_draws_income_and_realized_years(app, dash_client):
     assert f"/api/portfolios/{portfolio_id}/realized.csv?method=fifo" in page
     assert f"/api/portfolios/{portfolio_id}/income.csv?by=month" in page
     assert "AAPL" in page and "short term" in page and "long term" in page
+    ledger_page = route(dash_client, f"/portfolios/{portfolio_id}")
+    assert f'"href": "/portfolios/{portfolio_id}/reports"' in ledger_page
 
 
 def test_the_method_control_redraws_the_realized_gains(app, dash_client):
