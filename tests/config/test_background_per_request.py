@@ -17,7 +17,14 @@ from dash import Dash, Input, Output, dcc, html
 from dashapp import context_of
 from dashapp.services.demo import seed_demo_portfolio
 from dashapp.ui.background_jobs import ThreadedDiskcacheManager
-from tests.config.background_http import COMPARE_JOB_INPUT, NO_ANSWER, Tab, flask_transport
+from tests.config.background_http import (
+    COMPARE_JOB_INPUT,
+    NO_ANSWER,
+    Tab,
+    flask_transport,
+    http_transport,
+)
+from tests.servers import free_port, start_gunicorn, wait_for_portfolios
 
 WAIT_SECONDS = 20
 
@@ -129,3 +136,31 @@ def test_a_tab_whose_twin_read_its_answer_first_still_gets_its_own(gated_app):
     # Before per-request keys, the first read deleted the shared result: this poll got 204.
     time.sleep(0.2)
     assert second.answer(WAIT_SECONDS)["answer"]["children"] == "answer to same"
+
+
+def test_two_clients_of_a_gunicorn_stack_with_identical_inputs_each_get_their_answer(tmp_path):
+    """The threaded manager across processes: two workers, two real HTTP clients polling at
+    once, the job of each started and polled through whichever worker answers."""
+    env = {
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "STOCKTRACKER_DEMO": "1",
+        "SECRET_KEY": "two-clients",
+    }
+    port = free_port()
+    web = start_gunicorn(port, env, workers=2)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        [portfolio] = wait_for_portfolios(base)
+        tabs = [Tab(http_transport(base)) for _ in range(2)]
+        for tab in tabs:
+            tab.open()
+        for tab in tabs:
+            tab.start([COMPARE_JOB_INPUT], [compare_job(portfolio["id"])])
+        answers = answers_in_parallel(tabs)
+        for answer in answers:
+            assert answer != NO_ANSWER, "one of the two clients got nothing"
+        [key] = [k for k in answers[0] if k.startswith("compare-result")]
+        assert answers[0][key] == answers[1][key]
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
