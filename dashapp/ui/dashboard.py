@@ -657,7 +657,7 @@ def _progress(progress_id: str, shown: bool) -> dbc.Progress:
     )
 
 
-def _allocation_figure(snapshot: DashboardSnapshot | None, by: str | None):
+def _allocation_figure(snapshot: DashboardSnapshot | None, by: str | None) -> dict:
     if snapshot is None:
         return placeholder("")
     if snapshot.prices_missing and not snapshot.allocation.by_holding:
@@ -665,7 +665,7 @@ def _allocation_figure(snapshot: DashboardSnapshot | None, by: str | None):
     return allocation_figure(snapshot.allocation, by or "holding")
 
 
-def _movers_figure(snapshot: DashboardSnapshot | None):
+def _movers_figure(snapshot: DashboardSnapshot | None) -> dict:
     if snapshot is None:
         return placeholder("")
     if snapshot.prices_missing and not snapshot.movers:
