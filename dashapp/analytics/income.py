@@ -11,13 +11,16 @@ row (ticker, q = shares entitled, p = cash per share, f = fees or withholding) b
   calendar month (label "YYYY-MM") / year ("YYYY"); by holding: over the ticker's rows.
 - ttm (trailing twelve months, at as_of): the sum over rows with
   as_of - 1 calendar year < trade_date <= as_of.
-- yield_on_cost = ttm / cost_basis and current_yield = ttm / market_value (shares * price) of
-  a holding still open; for the portfolio, the sums over open holdings (current_yield over
-  those with a price). NaN where that is undefined (closed, no basis, no price), never 0.
 - forward_estimate, an estimate and not a declared dividend: for an open holding,
   shares held now * sum over its ttm rows of (amount / q) / R, where R is the product of the
   ticker's SPLIT ratios after the row, so each per-share amount is counted in today's shares;
   0 for a closed one. It assumes the last twelve months' payments repeat.
+- yield_on_cost = forward_estimate / cost_basis and current_yield = forward_estimate /
+  market_value (shares * price) of a holding still open: its last twelve months' dividends per
+  share held now, over what those shares cost or are worth, so buying or selling during the
+  year does not distort them (ttm / cost_basis would). For the portfolio, the sums over open
+  holdings (current_yield over those with a price). NaN where undefined (closed, no basis, no
+  price), never 0.
 """
 
 from __future__ import annotations
@@ -107,27 +110,30 @@ def income_by_holding(
     table = table.fillna(0.0)
     table["cost_basis"] = open_held["cost_basis"]
     table["market_value"] = open_held["shares"] * prices
-    table["yield_on_cost"] = table["ttm"] / table["cost_basis"].where(table["cost_basis"] > 0)
-    table["current_yield"] = table["ttm"] / table["market_value"].where(table["market_value"] > 0)
+    forward = table["forward_estimate"]
+    table["yield_on_cost"] = forward / table["cost_basis"].where(table["cost_basis"] > 0)
+    table["current_yield"] = forward / table["market_value"].where(table["market_value"] > 0)
     return table
 
 
 def income_totals(by_holding: pd.DataFrame) -> dict[str, float]:
     """The portfolio's figures from `income_by_holding`: total (all-time amount), ttm and
-    forward_estimate sums; yield_on_cost = ttm / cost_basis over open holdings; current_yield
-    = ttm / market_value over open holdings with a price. NaN when a denominator is 0."""
+    forward_estimate sums; yield_on_cost = forward_estimate / cost_basis summed over open
+    holdings; current_yield = forward_estimate / market_value summed over open holdings with a
+    price. NaN when a denominator is 0."""
     is_open = by_holding["cost_basis"].notna()
     # Only open holdings have a market value.
     priced = by_holding["market_value"].notna()
+    forward = by_holding["forward_estimate"]
     return {
         "total": float(by_holding["amount"].sum()),
         "ttm": float(by_holding["ttm"].sum()),
-        "forward_estimate": float(by_holding["forward_estimate"].sum()),
+        "forward_estimate": float(forward.sum()),
         "yield_on_cost": _ratio(
-            by_holding.loc[is_open, "ttm"].sum(), by_holding.loc[is_open, "cost_basis"].sum()
+            forward[is_open].sum(), by_holding.loc[is_open, "cost_basis"].sum()
         ),
         "current_yield": _ratio(
-            by_holding.loc[priced, "ttm"].sum(), by_holding.loc[priced, "market_value"].sum()
+            forward[priced].sum(), by_holding.loc[priced, "market_value"].sum()
         ),
     }
 

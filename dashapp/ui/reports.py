@@ -155,8 +155,8 @@ def _income_section(report: IncomeReport) -> html.Div:
             money(report.ttm, currency),
             "income-ttm",
         ),
-        ("Yield on cost (12 months)", _percent(report.yield_on_cost), "income-yield-on-cost"),
-        ("Current yield (12 months)", _percent(report.current_yield), "income-current-yield"),
+        ("Yield on cost", _percent(report.yield_on_cost), "income-yield-on-cost"),
+        ("Current yield", _percent(report.current_yield), "income-current-yield"),
         (
             "Next twelve months (estimate)",
             money(report.forward_estimate, currency),
@@ -185,7 +185,8 @@ def _income_section(report: IncomeReport) -> html.Div:
             ),
             html.Div(
                 "The estimate assumes each holding's dividends of the last twelve months repeat, "
-                "per share held now; it is not a declared dividend.",
+                "per share held now; it is not a declared dividend. Both yields are that "
+                "estimate over what the shares held cost, or are worth at the latest price.",
                 className="text-muted small mb-2",
             ),
             dcc.Graph(
@@ -290,7 +291,7 @@ def _realized_total(report: RealizedReport) -> str:
     sales = sum(year.sales for year in report.years)
     return (
         f"{money(report.total, report.currency, signed=True)} realized over {sales} "
-        f"sale{'s' if sales != 1 else ''} ({METHOD_LABELS[report.method]}). "
+        f"sale{'s' if sales != 1 else ''}, {METHOD_LABELS[report.method]}. "
         "Open a year to see each sale and the lots it sold."
     )
 

@@ -104,8 +104,9 @@ def test_income_by_holding_ttm_yields_and_forward_estimate():
     assert aaa["forward_estimate"] == pytest.approx(17.7)
     assert aaa["cost_basis"] == pytest.approx(802.0)
     assert aaa["market_value"] == pytest.approx(1200.0)  # 30 * 40
-    assert aaa["yield_on_cost"] == pytest.approx(15.1 / 802)
-    assert aaa["current_yield"] == pytest.approx(15.1 / 1200)
+    # Yields are per share held now: the forward 17.7 over the cost basis or the value.
+    assert aaa["yield_on_cost"] == pytest.approx(17.7 / 802)
+    assert aaa["current_yield"] == pytest.approx(17.7 / 1200)
     assert (bbb["amount"], bbb["ttm"], bbb["forward_estimate"]) == pytest.approx((22.0, 12.0, 0.0))
     for column in ("cost_basis", "market_value", "yield_on_cost", "current_yield"):
         assert math.isnan(bbb[column])  # closed: no yield, not a zero one
@@ -123,8 +124,8 @@ def test_income_totals_over_open_holdings():
             "total": 39.4,
             "ttm": 27.1,
             "forward_estimate": 17.7,
-            "yield_on_cost": 15.1 / 902,  # AAA and CCC's ttm over their cost bases
-            "current_yield": 15.1 / 1200,  # CCC has no price, so only AAA
+            "yield_on_cost": 17.7 / 902,  # AAA and CCC's estimates over their cost bases
+            "current_yield": 17.7 / 1200,  # CCC has no price, so only AAA
         }
     )
 

@@ -131,15 +131,17 @@ def test_income_by_month_year_and_holding(app_context, portfolio_id):
         ("2023", 4.6),
         ("2024", 11.64),
     ]
-    # TTM to 2024-12-04: 9.70 + 1.94. Cost bases (average cost, as the dashboard): KO
-    # 1,222 - 977.6 = 244.4, MSFT 1,200 - 480 = 720. No price is cached, so no current yield.
+    # TTM to 2024-12-04: 9.70 + 1.94, paid on 20 and then 4 shares. Per share held now that is
+    # 0.485 + 0.485, so the estimate for the 4 KO left is 3.88. Cost bases (average cost, as the
+    # dashboard): KO 1,222 - 977.6 = 244.4, MSFT 1,200 - 480 = 720. No price is cached, so no
+    # current yield.
     assert report.ttm == pytest.approx(11.64)
-    assert report.yield_on_cost == pytest.approx(11.64 / 964.4)
+    assert report.yield_on_cost == pytest.approx(3.88 / 964.4)
     assert report.current_yield is None
     assert report.forward_estimate == pytest.approx(4 * (0.485 + 0.485))
     ko, msft = report.by_holding
     assert (ko.ticker, msft.ticker) == ("KO", "MSFT")
-    assert ko.yield_on_cost == pytest.approx(11.64 / 244.4)
+    assert ko.yield_on_cost == pytest.approx(3.88 / 244.4)  # not 11.64 / 244.4: KO was sold
     assert (msft.amount, msft.ttm, msft.yield_on_cost) == (0.0, 0.0, 0.0)
 
 
@@ -159,7 +161,7 @@ def test_csv_files_round_to_the_cent_and_name_the_method(app_context, portfolio_
     assert income_csv(income, "year") == "year,amount,currency\n2023,4.60,USD\n2024,11.64,USD\n"
     assert income_csv(income, "holding").splitlines() == [
         "ticker,amount,ttm,forward_estimate,yield_on_cost,current_yield,currency",
-        "KO,16.24,11.64,3.88,0.047627,,USD",
+        "KO,16.24,11.64,3.88,0.015876,,USD",
         "MSFT,0.00,0.00,0.00,0.000000,,USD",
     ]
     realized = realized_report(app_context, portfolio_id, "fifo", 2024)

@@ -46,8 +46,8 @@ def test_the_method_control_redraws_the_realized_gains(app, dash_client):
             {"reports-portfolio.data": portfolio_id},
         )
     fifo, average = answers["fifo"], answers["average"]
-    assert "(FIFO (first in, first out))" in fifo["realized-total"]["children"]
-    assert "(Average cost)" in average["realized-total"]["children"]
+    assert ", FIFO (first in, first out)." in fifo["realized-total"]["children"]
+    assert ", Average cost." in average["realized-total"]["children"]
     assert fifo["realized-total"]["children"] != average["realized-total"]["children"]
     assert average["realized-csv"]["href"].endswith("realized.csv?method=average")
 
