@@ -14,7 +14,8 @@
 # the others, less the equivalent mutants listed in scripts/mutation-equivalents.md (which no
 # behaviour can tell apart). score = (mutants - survived) / mutants.
 # Environment: MUTATION_CHILDREN (parallel workers, default 2), MUTATION_KEEP=1 to reuse the
-# previous run's work directory (mutants/<modules>/) and test mapping instead of starting clean.
+# previous run's work directory (mutants/<modules>/) and test again only its survivors (quick,
+# while adding tests; a clean run is the one to quote).
 # To look at one mutant afterwards: cd mutants/<modules> && ../../.venv/bin/mutmut show NAME.
 set -euo pipefail
 
@@ -67,6 +68,27 @@ ln -sfn "$root/dashapp" "$work/dashapp"
 ln -sfn "$root/tests" "$work/tests"
 cp pyproject.toml "$work/pyproject.toml"
 cd "$work"
+
+# On a kept directory, test again only the mutants that no test killed last time: a kill stands
+# while the function's code is the same (mutmut regenerates the mutants of changed functions).
+if [[ "${MUTATION_KEEP:-0}" == 1 ]] && compgen -G "mutants/dashapp/*/*.meta" >/dev/null; then
+    mapfile -t again < <("$PYTHON" - "${modules[@]}" <<'PY'
+import json
+import sys
+from pathlib import Path
+
+for module in sys.argv[1:]:
+    meta = Path("mutants") / f"{module}.meta"
+    if meta.exists():
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if code not in (1, 3, 24, 36, 152, 255, -24):
+                print(name)
+PY
+    )
+    if [[ ${#again[@]} -gt 0 ]]; then
+        patterns=("${again[@]}")
+    fi
+fi
 
 log=$root/$work/mutation-run.log
 echo "mutation.sh: mutmut on ${modules[*]} in $work (log: $work/mutation-run.log)" >&2

@@ -176,3 +176,52 @@ def test_relative_collects_each_metric_against_the_benchmark():
         rel=1e-12,
     )
     assert metrics.relative(r, b)["alpha"] == pytest.approx(metrics.alpha(r, b), rel=1e-12)
+
+
+# pandas 3 warns that concat will stop sorting a union of DatetimeIndexes; the metrics do not
+# depend on the order, so the values are asserted here and the warning in the test below.
+@pytest.mark.filterwarnings(
+    "ignore:Sorting by default when concatenating:pandas.errors.Pandas4Warning"
+)
+def test_relative_metrics_align_series_with_different_sessions_by_date():
+    # The benchmark has a session the portfolio lacks and lists its sessions in another order.
+    r = series(PORTFOLIO)
+    extra = pd.Series([0.5], index=pd.DatetimeIndex(["2023-12-29"]))
+    b = pd.concat([series(BENCHMARK), extra]).iloc[::-1]
+    active = [x - y for x, y in zip(PORTFOLIO, BENCHMARK, strict=True)]
+    assert metrics.beta(r, b) == pytest.approx(beta_by_hand(PORTFOLIO, BENCHMARK), rel=1e-12)
+    assert metrics.tracking_error(r, b) == pytest.approx(
+        statistics.stdev(active) * math.sqrt(252), rel=1e-12
+    )
+    relative = metrics.relative(r, b, RF)
+    assert relative["beta"] == pytest.approx(beta_by_hand(PORTFOLIO, BENCHMARK), rel=1e-12)
+    assert relative["correlation"] == pytest.approx(
+        statistics.correlation(PORTFOLIO, BENCHMARK), rel=1e-12
+    )
+
+
+def test_relative_metrics_of_float32_series_are_computed_in_float64():
+    r = series(PORTFOLIO).astype("float32")
+    b = series(BENCHMARK).astype("float32")
+    as_double = [float(x) for x in r], [float(x) for x in b]
+    assert metrics.beta(r, b) == pytest.approx(beta_by_hand(*as_double), rel=1e-12)
+
+
+def test_beta_needs_two_common_sessions():
+    two = series([0.01, 0.03]), series([0.02, 0.06])
+    assert metrics.beta(*two) == pytest.approx(0.5)
+    one = series([0.01]), series([0.02])
+    assert np.isnan(metrics.beta(*one))
+    assert np.isnan(metrics.alpha(*one))
+    assert np.isnan(metrics.relative(*one)["beta"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=pd.errors.Pandas4Warning,
+    reason="metrics._aligned calls pd.concat on differing DatetimeIndexes without sort=: "
+    "pandas 3 warns of a change in pandas 4 (reported to the lead; source not ours to edit)",
+)
+def test_aligning_different_sessions_warns_of_nothing():
+    extra = pd.Series([0.5], index=pd.DatetimeIndex(["2023-12-29"]))
+    metrics.beta(series(PORTFOLIO), pd.concat([series(BENCHMARK), extra]))

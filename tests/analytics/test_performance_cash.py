@@ -142,3 +142,73 @@ def test_sessions_without_money_in_have_no_return():
     twr = series(transactions)["twr"]
     assert np.isnan(twr.iloc[0]) and np.isnan(twr.iloc[1])
     assert twr.iloc[2:].tolist() == pytest.approx([0.0, 105 / 99 - 1, 110 / 105 - 1])
+
+
+def test_several_tickers_with_a_split_a_late_listing_and_two_buys_in_one_session():
+    closes = pd.DataFrame(
+        {
+            "AAA": [np.nan, 10.0, 11.0, 12.0, 13.0],  # listed from the second session
+            "BBB": [50.0, 51.0, 52.0, 53.0, 54.0],  # adjusted for its 2:1 split on 01-04
+            "CCC": [5.0, 5.0, 5.0, 5.0, 5.0],  # never traded
+        },
+        index=SESSIONS,
+    )
+    # Only the split's cell is given: every other session and ticker has ratio 1.
+    splits = pd.DataFrame({"BBB": [2.0]}, index=SESSIONS[[2]])
+    transactions = ledger(
+        ("2024-01-02", "BUY", "BBB", 10, 100.0, 0.0),  # at the raw, unadjusted 100
+        ("2024-01-03", "BUY", "AAA", 5, 10.0, 0.0),
+        ("2024-01-03", "BUY", "AAA", 5, 10.0, 0.0),
+        ("2024-01-04", "SPLIT", "BBB", 2, 0.0, 0.0),
+    )
+    frame = portfolio_series(transactions, closes, splits).frame
+    # BBB: 10 x 100, 10 x 102, then 20 x 52, 20 x 53, 20 x 54; AAA: 10 shares from 01-03.
+    assert frame["value"].tolist() == pytest.approx([1000.0, 1120.0, 1150.0, 1180.0, 1210.0])
+    assert frame["flow"].tolist() == pytest.approx([1000.0, 100.0, 0.0, 0.0, 0.0])
+    assert frame["twr"].tolist() == pytest.approx(
+        [0.0, (1120 - 100) / 1000 - 1, 1150 / 1120 - 1, 1180 / 1150 - 1, 1210 / 1180 - 1]
+    )
+
+
+def test_selling_out_leaves_nothing_held_the_next_sessions():
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 10, 100.0, 0.0),
+        ("2024-01-03", "SELL", "AAA", 4, 102.0, 0.0),
+        ("2024-01-04", "SELL", "AAA", 6, 99.0, 0.0),
+    )
+    frame = series(transactions)
+    assert frame["value"].tolist() == pytest.approx([1000.0, 612.0, 0.0, 0.0, 0.0])
+    assert frame["flow"].tolist() == pytest.approx([1000.0, -408.0, -594.0, 0.0, 0.0])
+
+
+def test_a_ledger_of_cash_alone_is_worth_its_cash():
+    transactions = ledger(
+        ("2024-01-03", "DEPOSIT", None, 1, 2000.0, 0.0),
+        ("2024-01-05", "WITHDRAWAL", None, 1, 500.0, 0.0),
+    )
+    splits = NO_SPLITS.copy()
+    splits.loc["2024-01-04", "AAA"] = 2.0  # a split of a ticker the ledger never holds
+    frame = portfolio_series(transactions, CLOSES, splits).frame
+    assert frame["value"].tolist() == [0.0, 2000.0, 2000.0, 1500.0, 1500.0]
+    assert frame["flow"].tolist() == [0.0, 2000.0, 0.0, -500.0, 0.0]
+    assert np.isnan(frame["twr"].iloc[0])
+    assert frame["twr"].iloc[1:].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_a_single_session_portfolio():
+    closes = CLOSES.iloc[:1]
+    transactions = ledger(("2024-01-02", "BUY", "AAA", 3, 99.0, 0.0))
+    frame = series(transactions, closes)
+    assert frame["value"].tolist() == [300.0]
+    assert frame["flow"].tolist() == [297.0]
+    assert frame["twr"].tolist() == pytest.approx([300.0 / 297.0 - 1])
+
+
+def test_every_column_is_float64_even_from_float32_closes():
+    closes = CLOSES.astype("float32") + np.float32(0.1)
+    frame = series(ledger(("2024-01-02", "BUY", "AAA", 3, 100.1, 0.0)), closes)
+    # 3 x each close as stored, multiplied in double precision.
+    assert frame["value"].tolist() == [3 * float(close) for close in closes["AAA"]]
+    assert frame.dtypes.tolist() == [np.dtype("float64")] * 5
+    frame = series(CASH_LEDGER)
+    assert frame.dtypes.tolist() == [np.dtype("float64")] * 5

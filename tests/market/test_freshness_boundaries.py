@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -169,3 +170,43 @@ def test_missing_history_says_why_the_refresh_failed(policy):
     assert stale.reason == (
         "daily closes end 2024-12-05; 2024-12-06 due. " + failure_in_words(error, cached=True)
     )
+
+
+def test_the_default_policy_keeps_a_quote_fresh_for_five_minutes():
+    default = FreshnessPolicy(MarketCalendar())
+    now = at("2024-12-05 16:00:00")
+    assert (
+        classify(default, now, at("2024-12-05 15:55:01"), at("2024-12-05 15:55:01"))[0] == "fresh"
+    )
+    assert (
+        classify(default, now, at("2024-12-05 15:55:00"), at("2024-12-05 15:55:00"))[0] == "stale"
+    )
+
+
+def test_a_price_without_a_fetch_time_counts_as_missing(policy):
+    now = at("2024-12-05 16:00")
+    frame = pd.DataFrame(
+        {
+            "as_of": [at("2024-12-05 15:59"), pd.NaT],
+            "fetched_at": [pd.NaT, at("2024-12-05 15:59")],
+            "last_error": [None, None],
+        },
+        index=["AAA", "BBB"],
+    )
+    result = policy.latest_prices(now, frame)
+    assert result["state"].tolist() == ["missing", "missing"]
+    assert result["reason"].tolist() == ["no price stored yet"] * 2
+
+
+def test_a_blank_or_nan_error_adds_no_failure_words(policy):
+    now = at("2024-12-05 16:00")
+    frame = pd.DataFrame(
+        {
+            "as_of": [at("2024-12-04 21:00")] * 2,
+            "fetched_at": [at("2024-12-04 21:05")] * 2,
+            "last_error": [np.nan, ""],
+        },
+        index=["AAA", "BBB"],
+    )
+    reasons = policy.latest_prices(now, frame)["reason"].tolist()
+    assert reasons == ["last price is the 2024-12-04 close; refresh due"] * 2
