@@ -96,14 +96,24 @@ def layout(app_context: AppContext) -> html.Div:
                     ),
                     dbc.Col(
                         [
-                            field_label("Benchmarks", "compare-benchmarks"),
-                            dcc.Dropdown(
-                                id="compare-benchmarks",
-                                options=list(SUGGESTED_BENCHMARKS),
-                                value=list(DEFAULT_BENCHMARKS),
-                                multi=True,
-                                placeholder="Choose ETFs",
-                                searchable=True,
+                            html.Div(
+                                "Benchmarks",
+                                id="compare-benchmarks-label",
+                                className="form-label small mb-0",
+                            ),
+                            # Check boxes, not a multi-select: every choice is in sight, and each
+                            # is a native control with its own name for keyboards and readers.
+                            html.Div(
+                                dbc.Checklist(
+                                    id="compare-benchmarks",
+                                    options=[
+                                        {"label": t, "value": t} for t in SUGGESTED_BENCHMARKS
+                                    ],
+                                    value=list(DEFAULT_BENCHMARKS),
+                                    inline=True,
+                                ),
+                                role="group",
+                                **{"aria-labelledby": "compare-benchmarks-label"},
                             ),
                         ],
                         md=5,
@@ -263,7 +273,9 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             listed = ", ".join(f'"{word}"' for word in bad)
             return no_update, no_update, no_update, True, f"Not a ticker symbol: {listed}."
         added = [name for name in names if name not in (chosen or [])]
-        return sorted({*options, *names}), [*(chosen or []), *added], "", False, ""
+        offered = {option["value"] for option in options}
+        options = options + [{"label": n, "value": n} for n in names if n not in offered]
+        return options, [*(chosen or []), *added], "", False, ""
 
     @app.callback(
         Output("compare-result", "data"),

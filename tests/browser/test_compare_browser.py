@@ -74,14 +74,22 @@ def demo_compare_page(live_apps, page):
 
 def test_add_tickers_splits_on_commas_and_spaces_and_names_a_typo_at_the_field(live_apps, page):
     demo_compare_page(live_apps, page)
-    chosen = "#compare-benchmarks .dash-dropdown-value-item"
-    assert page.locator(chosen).all_inner_texts() == ["SPY", "QQQ", "VTI"]
+    chosen = "#compare-benchmarks input:checked"
+
+    def checked() -> list[str]:
+        return sorted(page.eval_on_selector_all(chosen, "boxes => boxes.map(b => b.value)"))
+
+    assert checked() == ["QQQ", "SPY", "VTI"]
 
     page.fill("#compare-extra", "VXUS, DIA")
     page.press("#compare-extra", "Enter")
     page.wait_for_function(f"document.querySelectorAll('{chosen}').length === 5", timeout=10_000)
-    assert page.locator(chosen).all_inner_texts() == ["SPY", "QQQ", "VTI", "VXUS", "DIA"]
+    assert checked() == ["DIA", "QQQ", "SPY", "VTI", "VXUS"]
     assert page.input_value("#compare-extra") == ""
+    # A symbol the page did not offer becomes a box of its own, checked.
+    page.fill("#compare-extra", "ewj")
+    page.press("#compare-extra", "Enter")
+    page.wait_for_selector("#compare-benchmarks input[value='EWJ']:checked", timeout=10_000)
 
     # A typo is named at the field, marked invalid, and nothing is added.
     page.fill("#compare-extra", "iwm  b@d")
@@ -89,7 +97,7 @@ def test_add_tickers_splits_on_commas_and_spaces_and_names_a_typo_at_the_field(l
     page.wait_for_selector("#compare-extra.is-invalid", timeout=10_000)
     assert page.inner_text("#compare-extra-feedback") == 'Not a ticker symbol: "b@d".'
     assert page.is_visible("#compare-extra-feedback")
-    assert page.locator(chosen).count() == 5
+    assert page.locator(chosen).count() == 6
 
 
 def test_period_buttons_labels_axis_metrics_and_fees_read_as_a_person_expects(live_apps, page):
