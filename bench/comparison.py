@@ -5,12 +5,17 @@ time-to-chart in the browser.
     python bench/comparison.py [--runs 7] [--skip-browser]
 
 Cases: 50 holdings x 10 years x 5 benchmarks and 500 holdings x 25 years x 10 benchmarks, on
-demo-market prices held in memory (no database), so the figure is the analytics alone: daily
-positions and values, TWR, shadow portfolios, growth, drawdown and the metrics table. In the same
-run, quantstats and empyrical compute the same metrics on the same return series; the ratios are
-their time over ours, and max_rel_diff is the largest relative difference from empyrical over
-the metrics both define the same way (total return, CAGR, volatility, Sharpe, Sortino, max
-drawdown, Calmar, beta, alpha).
+demo-market bars held in memory as the price store would return them (no database). median_ms is
+a comparison whose result is not cached but whose prices are in the columnar read model
+(dashapp/market/price_matrix.py, in a real diskcache): the matrices read from the cache, then
+daily positions and values, TWR, shadow portfolios, growth, drawdown and the metrics table.
+pivot_ms is what the same matrices cost by pivoting long bars (the read path before the read
+model, without its database read). metrics_ms is the metrics table alone from the return series.
+In the same run, quantstats and empyrical compute the same metrics on the same return series:
+ratio_vs_quantstats is their time over our whole comparison (median_ms), metrics_ratio_vs_quantstats
+over our metrics alone (metrics_ms), the like-for-like figure; max_rel_diff is the largest relative
+difference from empyrical over the metrics both define the same way (total return, CAGR,
+volatility, Sharpe, Sortino, max drawdown, Calmar, beta, alpha).
 """
 
 from __future__ import annotations
@@ -38,8 +43,11 @@ from dashapp.analytics.benchmarks import (
     total_return_index,
 )
 from dashapp.analytics.performance import portfolio_series, xirr
+from dashapp.market.bars import BAR_COLUMNS
 from dashapp.market.calendar import MarketCalendar
 from dashapp.market.demo import raw_series
+from dashapp.market.price_matrix import price_matrix
+from dashapp.market.price_store import CoverageRow
 
 ETFS = ("SPY", "QQQ", "VTI", "VOO", "IWM", "DIA", "VXUS", "BND", "AGG", "SCHD")
 END = date(2025, 6, 30)  # 25 years back stays inside the demo market's history (from 2000)
@@ -56,21 +64,70 @@ COMPARED = (
 )
 
 
-def market(tickers: list[str], years: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Closes, dividends and split ratios (sessions x tickers) of the demo market, in memory."""
+def long_bars(tickers: list[str], years: int) -> pd.DataFrame:
+    """Demo-market bars of `tickers` over `years`, long form, as PriceStore.read_bars returns."""
+    start = pd.Timestamp(date(END.year - years, 1, 2))
+    frames = []
+    for ticker in tickers:
+        series = raw_series(ticker)
+        keep = (series.dates >= start) & (series.dates <= pd.Timestamp(END))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ticker": ticker,
+                    "date": series.dates[keep].astype("datetime64[ns]"),
+                    **{
+                        field: getattr(series, field)[keep]
+                        for field in ("open", "high", "low", "close", "dividend", "split_ratio")
+                    },
+                    "volume": 0.0,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)[list(BAR_COLUMNS)]
+
+
+class MemoryStore:
+    """The two reads price_matrix makes of a PriceStore, answered from bars in memory."""
+
+    def __init__(self, bars: pd.DataFrame) -> None:
+        self.bars = bars.sort_values(["ticker", "date"], ignore_index=True)
+
+    def coverage(self, tickers: list[str]) -> dict[str, CoverageRow]:
+        return {
+            ticker: CoverageRow(ticker, None, END, None, None, "demo", None, 0, 1)
+            for ticker in tickers
+        }
+
+    def read_bars(self, tickers: list[str], start: date, end: date) -> pd.DataFrame:
+        dates = self.bars["date"]
+        chosen = self.bars["ticker"].isin(tickers)
+        return self.bars[chosen & (dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))]
+
+
+def from_read_model(store, cache, tickers: list[str], years: int) -> tuple[pd.DataFrame, ...]:
+    """Closes, dividends and split ratios (sessions x tickers) as the comparison service reads
+    them: from the read model, reindexed to the sessions."""
     start = date(END.year - years, 1, 2)
-    sessions = MarketCalendar().sessions(start, END)
-    frames = {}
-    for field in ("close", "dividend", "split_ratio"):
-        frames[field] = pd.DataFrame(
-            {
-                ticker: pd.Series(
-                    getattr(raw_series(ticker), field), index=raw_series(ticker).dates
-                )
-                for ticker in tickers
-            }
-        ).reindex(sessions)
-    return frames["close"], frames["dividend"], frames["split_ratio"]
+    matrix = price_matrix(store, cache, tickers, start, END)
+    sessions = pd.DatetimeIndex(MarketCalendar().sessions(start, END))
+    return (
+        matrix.frame("close").reindex(sessions),
+        matrix.frame("dividend").fillna(0.0).reindex(sessions),
+        matrix.frame("split_ratio").fillna(1.0).reindex(sessions),
+    )
+
+
+def pivoted(bars: pd.DataFrame, years: int) -> tuple[pd.DataFrame, ...]:
+    """The same three frames by pivoting long bars, the read path before the read model."""
+    sessions = pd.DatetimeIndex(MarketCalendar().sessions(date(END.year - years, 1, 2), END))
+    return (
+        bars.pivot(index="date", columns="ticker", values="close").reindex(sessions),
+        bars.pivot(index="date", columns="ticker", values="dividend").fillna(0.0).reindex(sessions),
+        bars.pivot(index="date", columns="ticker", values="split_ratio")
+        .fillna(1.0)
+        .reindex(sessions),
+    )
 
 
 def ledger(tickers: list[str], closes: pd.DataFrame) -> pd.DataFrame:
@@ -97,19 +154,25 @@ def ours(
     index = total_return_index(closes[benchmarks], dividends[benchmarks])
     bench_returns = daily_total_returns(closes[benchmarks], dividends[benchmarks])
     shadows = shadow_values(series["flow"], index)
+    return metrics_table(series, bench_returns, shadows)
+
+
+def metrics_table(series, bench_returns, shadows=None) -> dict[str, dict[str, float]]:
+    """The metrics table, growth and drawdown series of the portfolio and each benchmark."""
     growth_of(10_000, series["twr"])
     growth_of(10_000, bench_returns)
+    metrics.drawdown(series["twr"])
     metrics.drawdown(bench_returns)
-    table = {
-        "portfolio": metrics.summary(series["twr"])
-        | {"xirr": xirr(series.index, series["flow"], series["value"].iloc[-1])}
-    }
-    for benchmark in benchmarks:
-        table[benchmark] = (
-            metrics.summary(bench_returns[benchmark])
-            | metrics.relative(series["twr"], bench_returns[benchmark])
-            | {"xirr": xirr(series.index, series["flow"], float(shadows[benchmark].iloc[-1]))}
+    table = {"portfolio": metrics.summary(series["twr"])}
+    if shadows is not None:
+        table["portfolio"]["xirr"] = xirr(series.index, series["flow"], series["value"].iloc[-1])
+    for benchmark in bench_returns.columns:
+        table[benchmark] = metrics.summary(bench_returns[benchmark]) | metrics.relative(
+            series["twr"], bench_returns[benchmark]
         )
+        if shadows is not None:
+            final = float(shadows[benchmark].iloc[-1])
+            table[benchmark]["xirr"] = xirr(series.index, series["flow"], final)
     return table
 
 
@@ -171,15 +234,28 @@ def median_ms(action: Callable[[], object], runs: int) -> float:
     return statistics.median(timings)
 
 
-def case(holdings: int, years: int, benchmarks: int, runs: int) -> None:
+def case(holdings: int, years: int, benchmarks: int, runs: int, workdir: Path) -> None:
+    import diskcache
+
     tickers = [f"C{index:03d}" for index in range(holdings)]
     chosen = list(ETFS[:benchmarks])
-    closes, dividends, splits = market(tickers + chosen, years)
-    transactions = ledger(tickers, closes)
-    mine = median_ms(lambda: ours(transactions, closes, dividends, splits, tickers, chosen), runs)
+    bars = long_bars(tickers + chosen, years)
+    store = MemoryStore(bars)
+    with diskcache.Cache(str(workdir / f"cache-{holdings}")) as cache:
+        closes, dividends, splits = from_read_model(store, cache, tickers + chosen, years)
+        transactions = ledger(tickers, closes)
+
+        def comparison() -> dict[str, dict[str, float]]:
+            frames = from_read_model(store, cache, tickers + chosen, years)
+            return ours(transactions, *frames, tickers, chosen)
+
+        mine = median_ms(comparison, runs)
+        read_ms = median_ms(lambda: from_read_model(store, cache, tickers + chosen, years), runs)
+    pivot_ms = median_ms(lambda: pivoted(bars, years), runs)
     table = ours(transactions, closes, dividends, splits, tickers, chosen)
     series = portfolio_series(transactions, closes[tickers], splits[tickers]).frame
     bench_returns = daily_total_returns(closes[chosen], dividends[chosen])
+    metrics_ms = median_ms(lambda: metrics_table(series, bench_returns), runs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = median_ms(lambda: with_quantstats(series["twr"], bench_returns), runs)
@@ -193,8 +269,10 @@ def case(holdings: int, years: int, benchmarks: int, runs: int) -> None:
     ]
     print(
         f"case={holdings}x{years}yx{benchmarks} median_ms={mine:.1f} "
-        f"ratio_vs_quantstats={theirs / mine:.2f} ratio_vs_empyrical={empyrical_ms / mine:.2f} "
-        f"max_rel_diff={max(differences):.2e}",
+        f"read_model_ms={read_ms:.1f} pivot_ms={pivot_ms:.1f} metrics_ms={metrics_ms:.1f} "
+        f"ratio_vs_quantstats={theirs / mine:.2f} "
+        f"metrics_ratio_vs_quantstats={theirs / metrics_ms:.1f} "
+        f"ratio_vs_empyrical={empyrical_ms / mine:.2f} max_rel_diff={max(differences):.2e}",
         flush=True,
     )
 
@@ -236,8 +314,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-browser", action="store_true")
     arguments = parser.parse_args()
-    case(50, 10, 5, arguments.runs)
-    case(500, 25, 10, max(3, arguments.runs // 2))
+    with tempfile.TemporaryDirectory() as workdir:
+        case(50, 10, 5, arguments.runs, Path(workdir))
+        case(500, 25, 10, max(3, arguments.runs // 2), Path(workdir))
     if not arguments.skip_browser:
         browser_time_to_chart()
 
