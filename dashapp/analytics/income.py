@@ -101,7 +101,7 @@ def income_by_holding(
     open_held = held[held["shares"] > 0]
     tickers = sorted({*dividends["ticker"], *open_held.index})
     # Columns are assigned by ticker (pandas aligns on the index): absent tickers get NaN.
-    table = pd.DataFrame(index=pd.Index(tickers, name="ticker"), dtype="float64")
+    table = pd.DataFrame(index=pd.Index(tickers, name="ticker"))
     table["amount"] = dividends.groupby("ticker")["amount"].sum()
     table["ttm"] = recent.groupby("ticker")["amount"].sum()
     table["forward_estimate"] = (

@@ -188,10 +188,20 @@ def test_a_ledger_without_dividends_reports_zeros_not_errors():
     assert table.loc["AAA", "market_value"] == 120.0
     assert table.loc["AAA", "current_yield"] == 0.0
     empty = transactions.iloc[:0]
-    totals = income_totals(income_by_holding(dividend_rows(empty), positions(empty), PRICES, AS_OF))
+    empty_table = income_by_holding(dividend_rows(empty), positions(empty), PRICES, AS_OF)
+    assert empty_table.dtypes.eq("float64").all()
+    totals = income_totals(empty_table)
     assert totals["total"] == totals["ttm"] == totals["forward_estimate"] == 0.0
     assert math.isnan(totals["yield_on_cost"])
     assert math.isnan(totals["current_yield"])
+
+
+def test_missing_fees_count_as_none():
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 3, 10.0, 0.0),
+        ("2024-02-01", "DIVIDEND", "AAA", 3, 0.5, None),
+    )
+    assert dividend_rows(transactions)["amount"].tolist() == [1.5]
 
 
 def test_a_broken_row_is_refused_like_everywhere_else():
