@@ -551,7 +551,9 @@ def _latency_table(rows: list[RouteLatency]) -> dbc.Table | html.Div:
             for row in rows
         ]
     )
-    return dbc.Table([header, body], size="sm", striped=True, id="cache-latency-table")
+    return dbc.Table(
+        [header, body], size="sm", striped=True, responsive=True, id="cache-latency-table"
+    )
 
 
 def _refresh_message(report: UpkeepReport) -> dbc.Alert:

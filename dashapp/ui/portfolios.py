@@ -239,4 +239,6 @@ def _table(portfolios: list[PortfolioSummary]) -> dbc.Table | dbc.Alert:
         )
         for p in portfolios
     ]
-    return dbc.Table([header, html.Tbody(rows)], hover=True, size="sm", id="portfolios-list")
+    return dbc.Table(
+        [header, html.Tbody(rows)], hover=True, size="sm", responsive=True, id="portfolios-list"
+    )
