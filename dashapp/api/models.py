@@ -261,12 +261,30 @@ class Holding(BaseModel):
     freshness_reason: str | None
 
 
+class Totals(BaseModel):
+    """Sums over priced holdings (null when none is priced) and over every ticker; `cash` is
+    null unless the ledger tracks cash (has deposits or withdrawals)."""
+
+    market_value: float | None
+    day_change: float | None
+    cost_basis: float | None
+    unrealized_gain: float | None
+    realized_gain: float | None
+    dividends: float | None
+    fees: float | None
+    total_gain: float | None
+    priced_count: int
+    missing_count: int
+    missing_tickers: list[str]
+    cash: float | None
+
+
 class Holdings(BaseModel):
     portfolio: Portfolio
     as_of: str | None
     demo_data: bool
     holdings: list[Holding]
-    totals: dict[str, float | int | None]
+    totals: Totals
 
 
 class Performance(BaseModel):
