@@ -212,3 +212,38 @@ def test_every_column_is_float64_even_from_float32_closes():
     assert frame.dtypes.tolist() == [np.dtype("float64")] * 5
     frame = series(CASH_LEDGER)
     assert frame.dtypes.tolist() == [np.dtype("float64")] * 5
+
+
+def test_a_portfolio_opened_with_many_buys_on_its_first_session():
+    # Each ticker's first trade falls on its row's first session, where its run of 0 starts too:
+    # the trade must win over the 0 for every ticker, however many there are.
+    tickers = [f"T{i}" for i in range(8)]
+    closes = pd.DataFrame(
+        {
+            ticker: [10.0 + i, 11.0 + i, 12.0 + i, 13.0 + i, 14.0 + i]
+            for i, ticker in enumerate(tickers)
+        },
+        index=SESSIONS,
+    )
+    transactions = ledger(
+        *[("2024-01-02", "BUY", ticker, i + 1, 10.0 + i, 0.0) for i, ticker in enumerate(tickers)]
+    )
+    frame = series(transactions, closes)
+    # Day d: sum over i of (i + 1) x (10 + i + d).
+    expected = [sum((i + 1) * (10.0 + i + d) for i in range(8)) for d in range(5)]
+    assert frame["value"].tolist() == pytest.approx(expected)
+    assert frame["flow"].iloc[0] == pytest.approx(expected[0])
+
+
+def test_splits_on_consecutive_sessions_multiply():
+    closes = pd.DataFrame({"AAA": [25.0, 25.0, 25.0]}, index=SESSIONS[:3])
+    # 2:1 on the second session and again on the third: adjusted closes are quartered before.
+    splits = pd.DataFrame({"AAA": [2.0, 2.0, 2.0]}, index=SESSIONS[:3])
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 1, 100.0, 0.0),
+        ("2024-01-03", "SPLIT", "AAA", 2, 0.0, 0.0),
+        ("2024-01-04", "SPLIT", "AAA", 2, 0.0, 0.0),
+    )
+    frame = portfolio_series(transactions, closes, splits).frame
+    # 1 share at 25 x 2 x 2 = 100, 2 shares at 25 x 2 = 50, 4 shares at 25.
+    assert frame["value"].tolist() == pytest.approx([100.0, 100.0, 100.0])
