@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from dataclasses import replace
 from datetime import date
 
@@ -377,7 +378,8 @@ def csv_bytes(rows: list[dict[str, str]]) -> bytes:
 
 
 def assert_all_or_nothing(context, raw: bytes) -> None:
-    portfolio_id = create_portfolio(context, "Fuzz").id
+    # Portfolio names are unique: each example gets a fresh one in the shared context.
+    portfolio_id = create_portfolio(context, f"Fuzz {uuid.uuid4().hex[:8]}").id
     try:
         result = import_transactions(context, portfolio_id, raw, "fuzz.csv")
     except LedgerError as error:
