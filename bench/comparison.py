@@ -5,17 +5,20 @@ time-to-chart in the browser.
     python bench/comparison.py [--runs 7] [--skip-browser]
 
 Cases: 50 holdings x 10 years x 5 benchmarks and 500 holdings x 25 years x 10 benchmarks, on
-demo-market bars held in memory as the price store would return them (no database). median_ms is
-a comparison whose result is not cached but whose prices are in the columnar read model
-(dashapp/market/price_matrix.py, in a real diskcache): the matrices read from the cache, then
-daily positions and values, TWR, shadow portfolios, growth, drawdown and the metrics table.
-pivot_ms is what the same matrices cost by pivoting long bars (the read path before the read
-model, without its database read). metrics_ms is the metrics table alone from the return series.
+demo-market bars held in memory as the price store would return them (no database).
+- median_ms: a comparison whose result is not cached but whose prices are in the columnar read
+  model (dashapp/market/price_matrix.py, in a real diskcache): the matrices read from the model,
+  then daily positions and values, TWR, shadow portfolios, growth, drawdown and the metrics table.
+- cpu_ms: its median CPU time, the figure to read on a machine that other work loads (numpy runs
+  on one thread here, so on an idle machine it equals the wall time).
+- read_model_ms: the matrices alone; pivot_ms: the same matrices by pivoting long bars, the read
+  path before the read model (without its database read).
+- metrics_ms: the metrics table alone from the return series.
 In the same run, quantstats and empyrical compute the same metrics on the same return series:
-ratio_vs_quantstats is their time over our whole comparison (median_ms), metrics_ratio_vs_quantstats
-over our metrics alone (metrics_ms), the like-for-like figure; max_rel_diff is the largest relative
-difference from empyrical over the metrics both define the same way (total return, CAGR,
-volatility, Sharpe, Sortino, max drawdown, Calmar, beta, alpha).
+ratio_vs_quantstats is their time over our whole comparison (median_ms),
+metrics_ratio_vs_quantstats over our metrics alone (metrics_ms), the like-for-like figure;
+max_rel_diff is the largest relative difference from empyrical over the metrics both define the
+same way (total return, CAGR, volatility, Sharpe, Sortino, max drawdown, Calmar, beta, alpha).
 """
 
 from __future__ import annotations
@@ -234,6 +237,17 @@ def median_ms(action: Callable[[], object], runs: int) -> float:
     return statistics.median(timings)
 
 
+def median_cpu_ms(action: Callable[[], object], runs: int) -> float:
+    """Like median_ms in CPU time of this process: the time waited for a core is left out."""
+    action()
+    timings = []
+    for _ in range(runs):
+        started = time.process_time()
+        action()
+        timings.append((time.process_time() - started) * 1000)
+    return statistics.median(timings)
+
+
 def case(holdings: int, years: int, benchmarks: int, runs: int, workdir: Path) -> None:
     import diskcache
 
@@ -250,6 +264,7 @@ def case(holdings: int, years: int, benchmarks: int, runs: int, workdir: Path) -
             return ours(transactions, *frames, tickers, chosen)
 
         mine = median_ms(comparison, runs)
+        mine_cpu = median_cpu_ms(comparison, runs)
         read_ms = median_ms(lambda: from_read_model(store, cache, tickers + chosen, years), runs)
     pivot_ms = median_ms(lambda: pivoted(bars, years), runs)
     table = ours(transactions, closes, dividends, splits, tickers, chosen)
@@ -268,7 +283,7 @@ def case(holdings: int, years: int, benchmarks: int, runs: int, workdir: Path) -
         if key in COMPARED and np.isfinite(value)
     ]
     print(
-        f"case={holdings}x{years}yx{benchmarks} median_ms={mine:.1f} "
+        f"case={holdings}x{years}yx{benchmarks} median_ms={mine:.1f} cpu_ms={mine_cpu:.1f} "
         f"read_model_ms={read_ms:.1f} pivot_ms={pivot_ms:.1f} metrics_ms={metrics_ms:.1f} "
         f"ratio_vs_quantstats={theirs / mine:.2f} "
         f"metrics_ratio_vs_quantstats={theirs / metrics_ms:.1f} "
