@@ -8,6 +8,7 @@ import pytest
 
 from dashapp import context_of, create_app
 from dashapp.db.models import Transaction
+from dashapp.services.dashboard_panels import benchmark_panel
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import create_portfolio
 from tests.dash_client import DashClient
@@ -194,3 +195,49 @@ def test_portfolio_that_tracks_cash_shows_a_cash_card(app):
     rendered = text_of(render(DashClient(app), portfolio.id))
     assert "card-cash" in rendered
     assert "$399.00" in rendered
+
+
+def opened_layout(app, referrer: str | None) -> dict:
+    """The layout as the renderer fetches it from the page the browser opened."""
+    headers = {"Referer": referrer} if referrer else {}
+    response = app.server.test_client().get("/_dash-layout", headers=headers)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_layout_of_the_dashboard_address_carries_holdings_and_cached_charts(
+    settings, clock, warm_demo
+):
+    provider = ExplodingProvider()
+    app = create_app(settings, clock=clock, provider=provider)
+    benchmark_panel(context_of(app), warm_demo, ("SPY",), "1Y")
+    layout = opened_layout(app, "http://localhost/")
+    rows = grid_rows(layout)
+    assert len(rows) == 12 and {row["freshness"] for row in rows} == {"fresh"}
+    rendered = text_of(layout)
+    assert "card-market-value" in rendered
+    # The charts travel in the same answer, cached ones drawn, and nothing asks for work.
+    assert "Same money in SPY" in rendered
+    assert '"id": "allocation-chart"' in rendered and '"id": "movers-chart"' in rendered
+    assert "benchmark-request" not in rendered and "refresh-request" not in rendered
+    assert provider.calls == 0
+    context_of(app).close()
+
+
+def test_layout_asks_background_work_only_for_what_the_cache_lacks(app, warm_demo):
+    rendered = text_of(opened_layout(app, "http://localhost/"))
+    assert "benchmark-request" in rendered  # no finished panel is cached yet
+    assert "refresh-request" not in rendered  # every price is fresh
+
+
+def test_layout_of_another_address_draws_that_page(app, warm_demo):
+    rendered = text_of(opened_layout(app, "http://localhost/compare"))
+    assert "compare-chart" in rendered
+    assert "holdings-table" not in rendered
+
+
+def test_layout_without_referrer_leaves_the_page_to_the_router(app, warm_demo):
+    rendered = text_of(opened_layout(app, None))
+    assert "holdings-table" not in rendered
+    page = DashClient(app).call("page-content.children", {"url.pathname": "/"})
+    assert grid_rows(page)
