@@ -4,18 +4,23 @@ the per-portfolio benchmark choice."""
 from __future__ import annotations
 
 import math
+import uuid
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+import redis
+from flask_caching.backends import RedisCache
 from sqlalchemy import update
 
 from dashapp.db.models import Quote, Transaction
-from dashapp.services import dashboard
+from dashapp.services import dashboard, read_models
 from dashapp.services.dashboard import allocation, dashboard_snapshot, movers
 from dashapp.services.dashboard_benchmarks import choose_benchmarks, chosen_benchmarks
 from dashapp.services.dashboard_panels import benchmark_panel, cached_benchmark_panel
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import InvalidInput, bump_version
+from tests.conftest import TEST_REDIS_URL, make_settings
 
 
 @pytest.fixture
@@ -129,3 +134,17 @@ def test_benchmark_panel_is_cached_by_prices_and_follows_new_ones(app_context, d
     # New prices of a ticker involved make the cached panel outdated.
     app_context.store.evict("SPY")
     assert cached_benchmark_panel(app_context, demo, ("SPY",), "1Y") is None
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set")
+def test_read_models_live_in_redis_when_redis_is_configured(tmp_path):
+    settings = make_settings(tmp_path, "sqlite://", redis_url=TEST_REDIS_URL)
+    context = SimpleNamespace(settings=settings)
+    key = f"test:{uuid.uuid4().hex}"
+    assert isinstance(read_models.read_model_cache(settings), RedisCache)
+    assert read_models.cached(context, key, lambda: {"value": 1}) == {"value": 1}
+    # Another process (here: a fresh client) reads what this one stored.
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    assert client.exists(read_models.KEY_PREFIX + key)
+    assert read_models.cached(context, key, lambda: pytest.fail("computed again")) == {"value": 1}
+    client.delete(read_models.KEY_PREFIX + key)
