@@ -67,39 +67,60 @@ mkdir -p "$work"
 ln -sfn "$root/dashapp" "$work/dashapp"
 ln -sfn "$root/tests" "$work/tests"
 cp pyproject.toml "$work/pyproject.toml"
+export MUTATION_EQUIVALENTS=$root/scripts/mutation-equivalents.md
 cd "$work"
 
-# On a kept directory, test again only the mutants that no test killed last time: a kill stands
-# while the function's code is the same (mutmut regenerates the mutants of changed functions).
-if [[ "${MUTATION_KEEP:-0}" == 1 ]] && compgen -G "mutants/dashapp/*/*.meta" >/dev/null; then
-    mapfile -t again < <("$PYTHON" - "${modules[@]}" <<'PY'
+# Lists the mutants of the modules that no test killed (or, with "unchecked", the ones never
+# tested) according to the results in ./mutants.
+not_killed() {
+    "$PYTHON" - "$1" "${modules[@]}" <<'PY'
 import json
+import os
 import sys
 from pathlib import Path
 
-for module in sys.argv[1:]:
+from mutmut.stats import status_by_exit_code
+
+which = sys.argv[1]
+# Listed equivalent mutants survive every run: testing them again only costs time.
+listed = Path(os.environ["MUTATION_EQUIVALENTS"]).read_text()
+for module in sys.argv[2:]:
     meta = Path("mutants") / f"{module}.meta"
     if meta.exists():
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if code not in (1, 3, 24, 36, 152, 255, -24):
+            status = status_by_exit_code[code]
+            retest = which == "all" and status not in ("killed", "timeout")
+            if status == "not checked" or (retest and f"`{name.rsplit('.', 1)[-1]}`" not in listed):
                 print(name)
 PY
-    )
-    if [[ ${#again[@]} -gt 0 ]]; then
-        patterns=("${again[@]}")
+}
+
+run_mutmut() {
+    # mutmut exits non-zero when its clean run fails; show why instead of a bare exit code.
+    if ! "$MUTMUT" run --max-children "$CHILDREN" "$@" >>"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        echo "mutation.sh: mutmut run failed (see $work/mutation-run.log)" >&2
+        exit 1
     fi
-fi
+}
 
 log=$root/$work/mutation-run.log
+: >"$log"
 echo "mutation.sh: mutmut on ${modules[*]} in $work (log: $work/mutation-run.log)" >&2
-# mutmut exits non-zero when its clean run fails; show why instead of a bare exit code.
-if ! "$MUTMUT" run --max-children "$CHILDREN" "${patterns[@]}" >"$log" 2>&1; then
-    tail -n 40 "$log" >&2
-    echo "mutation.sh: mutmut run failed (see $work/mutation-run.log)" >&2
-    exit 1
+# On a kept directory, test again only the mutants that no test killed last time: a kill stands
+# while the function's code is the same. mutmut regenerates the mutants of changed functions
+# as it starts, so a second pass tests those.
+if [[ "${MUTATION_KEEP:-0}" == 1 ]] && compgen -G "mutants/dashapp/*/*.meta" >/dev/null; then
+    for which in all unchecked; do
+        mapfile -t again < <(not_killed "$which")
+        if [[ ${#again[@]} -gt 0 ]]; then
+            run_mutmut "${again[@]}"
+        fi
+    done
+else
+    run_mutmut "${patterns[@]}"
 fi
 
-export MUTATION_EQUIVALENTS=$root/scripts/mutation-equivalents.md
 "$PYTHON" - "${modules[@]}" <<'PY'
 """Read mutmut's per-file results and report them, counting listed equivalent mutants."""
 
