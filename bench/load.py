@@ -52,6 +52,12 @@ def main() -> None:
     parser.add_argument("--locust", default=str(ROOT / ".venv-load" / "bin" / "locust"))
     parser.add_argument("--detail", action="store_true", help="also print each endpoint")
     arguments = parser.parse_args()
+    for tool, hint in (
+        (arguments.locust, "requirements-load.txt"),
+        (arguments.python, "scripts/test.sh"),
+    ):
+        if not Path(tool).exists():
+            raise SystemExit(f"{tool} not found: install it first ({hint}, see the docstring)")
     levels = [int(level) for level in arguments.users.split(",")]
     stacks = ["embedded", "production"] if arguments.stack == "both" else [arguments.stack]
     for stack in stacks:
@@ -92,6 +98,9 @@ def run_level(
     ]
     with open(f"{prefix}.log", "wb") as log:
         subprocess.run(command, cwd=ROOT, check=False, stdout=log, stderr=subprocess.STDOUT)
+    if not Path(f"{prefix}_stats.csv").exists():
+        tail = Path(f"{prefix}.log").read_text(errors="replace").splitlines()[-15:]
+        raise SystemExit("locust wrote no statistics:\n" + "\n".join(tail))
     with open(f"{prefix}_stats.csv", newline="") as stats:
         rows = list(csv.DictReader(stats))
     total = next(row for row in rows if row["Name"] == "Aggregated")
