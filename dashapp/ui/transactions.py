@@ -164,16 +164,22 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Output("ledger-editing", "data"),
         Output("ledger-save", "disabled"),
         Output("ledger-delete", "disabled"),
+        # A new row in the form: marks of an earlier refused change no longer apply.
+        *(Output(f"ledger-{name}", "invalid", allow_duplicate=True) for name in FORM_FIELDS),
+        *(
+            Output(f"ledger-{name}-feedback", "children", allow_duplicate=True)
+            for name in FORM_FIELDS
+        ),
         Input("ledger-grid", "selectedRows"),
         Input("ledger-clear", "n_clicks"),
         prevent_initial_call=True,
     )
     def select(selected_rows, _clear):
         if ctx.triggered_id == "ledger-clear" or not selected_rows:
-            return *_blank_form(), None, True, True
+            return *_blank_form(), None, True, True, *CLEAN_FIELDS
         row = selected_rows[0]
         values = [row.get(name) for name in FORM_FIELDS]
-        return *values, row["id"], False, False
+        return *values, row["id"], False, False, *CLEAN_FIELDS
 
     @app.callback(
         Output("ledger-delete-modal", "is_open"),

@@ -216,6 +216,11 @@ def test_dates_are_iso_the_symbol_check_is_worded_and_errors_mark_their_field(li
     feedback_box = page.locator("#ledger-quantity-feedback").bounding_box()
     assert 0 <= feedback_box["y"] - (quantity_box["y"] + quantity_box["height"]) < 10
 
+    # Clearing the form (or choosing a row to edit) takes the marks away.
+    page.click("#ledger-clear")
+    page.wait_for_selector("#ledger-quantity.is-invalid", state="detached", timeout=10_000)
+    assert page.locator(".is-invalid").count() == 0
+
     # The symbol column says in words what it checked.
     header = page.locator("#ledger-grid .ag-header-cell[col-id='ticker_status']")
     assert header.inner_text() == "Symbol check"
