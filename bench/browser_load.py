@@ -43,9 +43,10 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 HOLDINGS = "#holdings-table .holding-row"
+# Plotly traces, or (since the allocation and movers panels are HTML) their bars.
 CHARTS = (
     "#benchmark-chart .scatterlayer .trace, #allocation-chart .barlayer .trace, "
-    "#movers-chart .barlayer .trace"
+    "#movers-chart .barlayer .trace, #allocation-chart .bar-row, #movers-chart .bar-row"
 )
 CHART_WAIT_MS = 15_000
 CASES = {"demo13": 13, "demo50": 50}

@@ -45,9 +45,10 @@ from dashapp.services.portfolios import (
 )
 from dashapp.ui.components import change_class, demo_label, money, timestamp
 from dashapp.ui.dashboard_figures import (
-    allocation_figure,
+    allocation_bars,
+    bar_placeholder,
     benchmark_figure,
-    movers_figure,
+    movers_bars,
     placeholder,
 )
 
@@ -181,8 +182,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     @app.callback(
         Output("dashboard-body", "children"),
         Output("refresh-slot", "children"),
-        Output("allocation-chart", "figure"),
-        Output("movers-chart", "figure"),
+        Output("allocation-chart", "children"),
+        Output("movers-chart", "children"),
         Output("panel-benchmarks", "value"),
         Output("dashboard-panels", "style"),
         Input("portfolio-select", "value"),
@@ -221,8 +222,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Output("dashboard-body", "children", allow_duplicate=True),
         Output("refresh-status", "children"),
         Output("auto-refreshed", "data"),
-        Output("allocation-chart", "figure", allow_duplicate=True),
-        Output("movers-chart", "figure", allow_duplicate=True),
+        Output("allocation-chart", "children", allow_duplicate=True),
+        Output("movers-chart", "children", allow_duplicate=True),
         Input("refresh-request", "data"),
         State("auto-refreshed", "data"),
         State("allocation-by", "value"),
@@ -264,7 +265,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         )
 
     @app.callback(
-        Output("allocation-chart", "figure", allow_duplicate=True),
+        Output("allocation-chart", "children", allow_duplicate=True),
         Input("allocation-by", "value"),
         State("portfolio-select", "value"),
         prevent_initial_call=True,
@@ -650,10 +651,8 @@ def _panels(page: DashboardPage) -> html.Div:
                                 inline=True,
                             ),
                             _progress("allocation-progress", shown=waiting),
-                            dcc.Graph(
-                                id="allocation-chart",
-                                figure=_allocation_figure(snapshot, "holding"),
-                                config={"displayModeBar": False},
+                            html.Div(
+                                _allocation_figure(snapshot, "holding"), id="allocation-chart"
                             ),
                             html.Div(
                                 "Exchange and asset type are not stored for these instruments "
@@ -672,11 +671,7 @@ def _panels(page: DashboardPage) -> html.Div:
                         "Today's biggest movers",
                         [
                             _progress("movers-progress", shown=waiting),
-                            dcc.Graph(
-                                id="movers-chart",
-                                figure=_movers_figure(snapshot),
-                                config={"displayModeBar": False},
-                            ),
+                            html.Div(_movers_figure(snapshot), id="movers-chart"),
                         ],
                         "panel-movers",
                     ),
@@ -706,20 +701,20 @@ def _progress(progress_id: str, shown: bool) -> dbc.Progress:
     )
 
 
-def _allocation_figure(snapshot: DashboardSnapshot | None, by: str | None) -> dict:
+def _allocation_figure(snapshot: DashboardSnapshot | None, by: str | None) -> html.Div:
     if snapshot is None:
-        return placeholder("")
+        return bar_placeholder("")
     if snapshot.prices_missing and not snapshot.allocation.by_holding:
-        return placeholder("Waiting for prices…")
-    return allocation_figure(snapshot.allocation, by or "holding")
+        return bar_placeholder("Waiting for prices…")
+    return allocation_bars(snapshot.allocation, by or "holding")
 
 
-def _movers_figure(snapshot: DashboardSnapshot | None) -> dict:
+def _movers_figure(snapshot: DashboardSnapshot | None) -> html.Div:
     if snapshot is None:
-        return placeholder("")
+        return bar_placeholder("")
     if snapshot.prices_missing and not snapshot.movers:
-        return placeholder("Waiting for prices…")
-    return movers_figure(snapshot.movers)
+        return bar_placeholder("Waiting for prices…")
+    return movers_bars(snapshot.movers)
 
 
 def _panel_note(panel: BenchmarkPanel) -> object:

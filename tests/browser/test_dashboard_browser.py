@@ -51,8 +51,8 @@ def test_empty_app_offers_the_demo_and_loads_it(live_apps, page):
 
 DASH_CALLBACKS = "**/_dash-update-component*"
 BENCHMARK_LINES = "#benchmark-chart .scatterlayer .trace"
-ALLOCATION_BARS = "#allocation-chart .barlayer .trace"
-MOVER_BARS = "#movers-chart .barlayer .trace"
+ALLOCATION_BARS = "#allocation-chart .bar-row"
+MOVER_BARS = "#movers-chart .bar-row"
 
 
 class HeldCallbacks:
