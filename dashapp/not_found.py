@@ -1,4 +1,11 @@
-"""Unknown addresses: JSON under /api, the app's not-found page with status 404 elsewhere.
+"""The /api namespace's edges: malformed ids, unknown addresses, wrong methods.
+
+Ids in API paths are checked before any request hook or view runs: a hook that reads the
+database by id (the read-model cache does) would otherwise send PostgreSQL an id past 2**31
+(an error there, not "no such row") or read '１' as 1. A malformed id answers the same 400 the
+view would give, from the view's blueprint.
+
+Unknown addresses: JSON under /api, the app's not-found page with status 404 elsewhere.
 
 Dash serves its index page for every path it does not know (a `/<path:path>` catch-all), so a
 typo'd API call got 200 and HTML, and a mistyped page address 200 too. Under /api that
@@ -17,11 +24,14 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashapp.api.errors import log_client_error
+from dashapp.api.validation import path_id
 
 API_PREFIX = "/api"
 # The pages ui/shell.py routes; a trailing slash is the same page there.
 PAGES = frozenset({"/", "/compare", "/backtest", "/portfolios", "/cache", "/reports"})
 PORTFOLIO_PAGE = re.compile(r"/portfolios/[0-9]{1,18}(/reports)?")
+# Path parameters that are ids, and the field a 400 names for each (what the views name).
+ID_FIELDS = {"portfolio_id": "id", "transaction_id": "transaction_id"}
 
 
 def is_page(path: str) -> bool:
@@ -36,6 +46,14 @@ def in_api(path: str) -> bool:
 def register_not_found(app: Dash) -> None:
     server = app.server
     catch_all = app.config.routes_pathname_prefix + "<path:path>"
+
+    @server.before_request
+    def malformed_ids() -> None:
+        """Raises the views' BadRequest, which the blueprint's handlers answer."""
+        if in_api(request.path):
+            for name, field in ID_FIELDS.items():
+                if name in (request.view_args or {}):
+                    path_id(request.view_args[name], field)
 
     @server.before_request
     def unknown_address() -> ResponseReturnValue | None:

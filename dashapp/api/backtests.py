@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from dashapp.api.errors import BadRequest, register_json_errors
+from dashapp.api.errors import register_json_errors
 from dashapp.api.validation import json_object
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.backtests import run_backtest
 from dashapp.services.context import AppContext
-from dashapp.services.portfolios import InvalidInput, PortfolioNotFound
+from dashapp.services.portfolios import PortfolioNotFound
 
 
 def backtest_blueprint(app_context: AppContext) -> Blueprint:
@@ -21,12 +21,8 @@ def backtest_blueprint(app_context: AppContext) -> Blueprint:
     def backtests() -> ResponseReturnValue:
         """The body is validated by `BacktestBody` inside `parse_backtest_request` (the page's
         form goes through it too); its InvalidInput answers 400 "field: reason"."""
-        try:
-            body = json_object()
-        except BadRequest as error:
-            raise InvalidInput(error.field, str(error)) from None
-        backtest = parse_backtest_request(body)
+        backtest = parse_backtest_request(json_object())
         return jsonify(run_backtest(app_context, backtest, fetch=False))
 
-    register_json_errors(api, not_found=(PortfolioNotFound,))
+    register_json_errors(api, not_found=(PortfolioNotFound,), field_in_error=True)
     return api

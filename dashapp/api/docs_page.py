@@ -34,6 +34,8 @@ def render_docs(document: dict[str, Any]) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # No icon request: /favicon.ico is not one of the app's addresses (it answers 404).
+        '<link rel="icon" href="data:,">',
         f"<title>{escape(info['title'])}</title><style>{STYLE}</style></head><body>",
         f"<main><h1>{escape(info['title'])}</h1>",
         f"<p>Version {escape(info['version'])}, OpenAPI {escape(document['openapi'])}. "

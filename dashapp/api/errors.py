@@ -33,13 +33,17 @@ def field_error(field: str, message: str) -> ResponseReturnValue:
     return jsonify({"error": message, "field": field}), 400
 
 
-def register_json_errors(api: Blueprint, not_found: tuple[type[LookupError], ...]) -> None:
-    """BadRequest -> 400 {"error", "field"}; InvalidInput -> the same, its error reading
-    "field: reason"; each of `not_found` -> 404; an HTTP error keeps its code; anything else
+def register_json_errors(
+    api: Blueprint, not_found: tuple[type[LookupError], ...], *, field_in_error: bool = False
+) -> None:
+    """BadRequest -> 400 {"error", "field"} (the error reading "field: reason" when
+    `field_in_error`, as InvalidInput's do: the backtest and report blueprints have always
+    answered so); each of `not_found` -> 404; an HTTP error keeps its code; anything else
     -> 500 {"error": "internal error"}, logged with its traceback."""
 
     def bad_request(error: BadRequest) -> ResponseReturnValue:
-        return field_error(error.field, str(error))
+        message = f"{error.field}: {error}" if field_in_error else str(error)
+        return field_error(error.field, message)
 
     def invalid(error: InvalidInput) -> ResponseReturnValue:
         log_client_error(400, str(error))

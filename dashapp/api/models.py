@@ -28,6 +28,7 @@ from dashapp.analytics.periods import PERIODS
 from dashapp.market.freshness import STATES
 from dashapp.services.performance import MAX_BENCHMARKS
 from dashapp.services.portfolios import MAX_NAME_LENGTH
+from dashapp.services.reports import GROUPINGS, METHODS
 from dashapp.services.transactions import MAX_AMOUNT, MAX_NOTE_LENGTH
 
 # Longest text a client may send in a field the services read as a short code or number.
@@ -137,12 +138,20 @@ class TransactionBody(Body):
     note: _ledger_text(MAX_NOTE_LENGTH) = ""
 
 
+def _upper(raw: object) -> object:
+    return raw.strip().upper() if isinstance(raw, str) else raw
+
+
+def _lower(raw: object) -> object:
+    return raw.strip().lower() if isinstance(raw, str) else raw
+
+
 class PerformanceQuery(Body):
     benchmarks: Annotated[str, Field(max_length=TICKER_LIST_LENGTH)] | None = Field(
         None, description=f"comma-separated ETF tickers, at most {MAX_BENCHMARKS}"
     )
-    period: Literal[(*PERIODS, "CUSTOM")] | None = Field(
-        None, description="1Y by default; CUSTOM with start (and end)"
+    period: Annotated[Literal[(*PERIODS, "CUSTOM")], BeforeValidator(_upper)] | None = Field(
+        None, description="1Y by default; CUSTOM with start (and end); any letter case"
     )
     start: Annotated[str, Field(pattern=ISO_DATE)] | None = None
     end: Annotated[str, Field(pattern=ISO_DATE)] | None = None
@@ -151,6 +160,21 @@ class PerformanceQuery(Body):
 class ImportQuery(Body):
     preview: Literal["0", "1", "true", "false"] | None = Field(
         None, description="1 or true: answer what an import would do and store nothing"
+    )
+
+
+class IncomeQuery(Body):
+    by: Annotated[Literal[GROUPINGS], BeforeValidator(_lower)] | None = Field(
+        None, description="month by default"
+    )
+
+
+class RealizedQuery(Body):
+    method: Annotated[Literal[METHODS], BeforeValidator(_lower)] | None = Field(
+        None, description="fifo by default"
+    )
+    year: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = Field(
+        None, description="one calendar year, from 1900 to this one; all years when left out"
     )
 
 
@@ -313,3 +337,48 @@ class BacktestResult(BaseModel):
     trades: list[dict[str, Any]]
     metrics: dict[str, Any]
     sweep: dict[str, Any] | None
+
+
+class ForwardEstimate(BaseModel):
+    amount: float
+    estimate: Literal[True]
+    basis: str
+
+
+class IncomeReport(BaseModel):
+    """Dividend income in the base currency. `rows` per month or year:
+    {"month" | "year", "amount", "holdings": {ticker: amount}}; per holding: {"ticker",
+    "amount", "ttm", "forward_estimate", "yield_on_cost", "current_yield"}."""
+
+    currency: str
+    by: Literal[GROUPINGS]
+    total: float
+    rows: list[dict[str, Any]]
+    as_of: str = Field(json_schema_extra={"format": "date"})
+    ttm: float
+    yield_on_cost: float | None
+    current_yield: float | None
+    forward_estimate: ForwardEstimate
+
+
+class RealizedSale(BaseModel):
+    """One lot of one sale: what it was bought for and when, and the gain."""
+
+    sale_id: int
+    date: str = Field(json_schema_extra={"format": "date"})
+    ticker: str
+    acquired: str = Field(json_schema_extra={"format": "date"})
+    quantity: float
+    proceeds: float
+    cost: float
+    gain: float
+    holding_days: int
+    term: Literal["short", "long"]
+
+
+class RealizedReport(BaseModel):
+    currency: str
+    method: Literal[METHODS]
+    year: int | None
+    total: float
+    sales: list[RealizedSale]

@@ -58,9 +58,6 @@ from dashapp.services.transactions import (
     update_transaction,
 )
 
-# api/reports.py (another helper's, in progress) reads ids under the old name.
-parse_id = path_id
-
 HOLDING_FIELDS = (
     "ticker",
     "quantity",

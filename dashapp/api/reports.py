@@ -11,12 +11,13 @@ Amounts are in the portfolio's base currency. A bad `by`, `method` or `year` ans
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from dashapp.api.errors import register_json_errors
+from dashapp.api.models import IncomeQuery, RealizedQuery
 from dashapp.api.portfolios import download
-from dashapp.api.validation import path_id
+from dashapp.api.validation import path_id, query
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import PortfolioNotFound
 from dashapp.services.reports import (
@@ -39,13 +40,13 @@ def reports_blueprint(app_context: AppContext) -> Blueprint:
 
     @api.get("/portfolios/<portfolio_id>/income")
     def income(portfolio_id: str) -> ResponseReturnValue:
-        grouping = parse_grouping(request.args.get("by"))
+        grouping = parse_grouping(query(IncomeQuery).by)
         report = income_report(app_context, path_id(portfolio_id))
         return jsonify(income_json(report, grouping))
 
     @api.get("/portfolios/<portfolio_id>/income.csv")
     def income_as_csv(portfolio_id: str) -> ResponseReturnValue:
-        grouping = parse_grouping(request.args.get("by"))
+        grouping = parse_grouping(query(IncomeQuery).by)
         report = income_report(app_context, path_id(portfolio_id))
         return download(
             income_csv(report, grouping).encode("utf-8"),
@@ -67,11 +68,12 @@ def reports_blueprint(app_context: AppContext) -> Blueprint:
         )
 
     def _realized(portfolio_id: str) -> RealizedReport:
-        method = parse_method(request.args.get("method"))
-        year = parse_year(request.args.get("year"), today_in_market(app_context))
+        asked = query(RealizedQuery)
+        method = parse_method(asked.method)
+        year = parse_year(asked.year, today_in_market(app_context))
         return realized_report(app_context, path_id(portfolio_id), method, year)
 
-    register_json_errors(api, not_found=(PortfolioNotFound,))
+    register_json_errors(api, not_found=(PortfolioNotFound,), field_in_error=True)
     return api
 
 

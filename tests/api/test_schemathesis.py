@@ -317,6 +317,22 @@ def requests_for(client, fresh: int) -> dict[tuple[str, str, int], object]:
         ("post", "/api/backtests", 413): lambda: client.post(
             "/api/backtests", data=json.dumps({"ticker": BIG}), content_type="application/json"
         ),
+        ("get", p + "/income", 200): lambda: client.get("/api/portfolios/1/income?by=holding"),
+        ("get", p + "/income", 400): lambda: client.get("/api/portfolios/1/income?by=week"),
+        ("get", p + "/income", 404): lambda: client.get("/api/portfolios/999/income"),
+        ("get", p + "/income.csv", 200): lambda: client.get("/api/portfolios/1/income.csv"),
+        ("get", p + "/income.csv", 400): lambda: client.get("/api/portfolios/x/income.csv"),
+        ("get", p + "/income.csv", 404): lambda: client.get("/api/portfolios/999/income.csv"),
+        ("get", p + "/realized", 200): lambda: client.get("/api/portfolios/1/realized?year=2024"),
+        ("get", p + "/realized", 400): lambda: client.get("/api/portfolios/1/realized?year=1800"),
+        ("get", p + "/realized", 404): lambda: client.get("/api/portfolios/999/realized"),
+        ("get", p + "/realized.csv", 200): lambda: client.get(
+            "/api/portfolios/1/realized.csv?method=average"
+        ),
+        ("get", p + "/realized.csv", 400): lambda: client.get(
+            "/api/portfolios/1/realized.csv?method=lifo"
+        ),
+        ("get", p + "/realized.csv", 404): lambda: client.get("/api/portfolios/999/realized.csv"),
         ("get", "/api/openapi.json", 200): lambda: client.get("/api/openapi.json"),
         ("get", "/api/docs", 200): lambda: client.get("/api/docs"),
         ("delete", p, 400): lambda: client.delete("/api/portfolios/x"),
