@@ -122,3 +122,42 @@ def test_an_invalid_row_says_which_row_and_column_in_its_message():
         positions(transactions)
     assert str(raised.value) == "row 2, price: must not be negative"
     assert (raised.value.row, raised.value.column) == (2, "price")
+
+
+def test_positions_are_indexed_by_ticker_even_when_there_are_none():
+    held = positions(ledger(("2024-01-02", "BUY", "AAA", 1, 10.0, 0.0)))
+    assert held.index.name == "ticker"
+    assert held.index.tolist() == ["AAA"]
+    empty = positions(ledger(("2024-01-02", "DEPOSIT", None, 1, 100.0, 0.0)))
+    assert empty.index.name == "ticker"
+    assert empty.empty and list(empty.columns) == [
+        "shares",
+        "cost_basis",
+        "average_cost",
+        "realized_gain",
+        "dividends",
+        "fees",
+        "other_fees",
+    ]
+    assert isinstance(empty.index, pd.Index) and not isinstance(empty.index, pd.RangeIndex)
+
+
+def test_a_sell_may_overshoot_by_a_billionth_of_the_holding_and_no_more():
+    # 1 share held: the tolerance is 1e-9 x max(1, shares) = 1e-9.
+    small = ledger(
+        ("2024-01-02", "BUY", "AAA", 1, 10.0, 0.0),
+        ("2024-01-03", "SELL", "AAA", 1.0000000015, 10.0, 0.0),
+    )
+    with pytest.raises(InvalidTransaction, match="row 2, quantity"):
+        positions(small)
+    dust = ledger(
+        ("2024-01-02", "BUY", "AAA", 1, 10.0, 0.0),
+        ("2024-01-03", "SELL", "AAA", 1.0000000005, 10.0, 0.0),
+    )
+    assert positions(dust).loc["AAA", "shares"] == 0.0
+    # 1e9 shares: the tolerance is exactly 1 share, and selling exactly that much more is dust.
+    edge = ledger(
+        ("2024-01-02", "BUY", "AAA", 1e9, 1.0, 0.0),
+        ("2024-01-03", "SELL", "AAA", 1e9 + 1, 1.0, 0.0),
+    )
+    assert positions(edge).loc["AAA", "shares"] == 0.0
