@@ -75,13 +75,13 @@ def test_a_dropdown_opens_and_chooses_from_the_keyboard(demo, page):
     # The open list takes the focus on its chosen option.
     page.wait_for_function(
         "document.activeElement.classList.contains('dash-options-list-option-checkbox')",
-        timeout=5_000,
+        timeout=15_000,
     )
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     page.wait_for_function(
         "document.querySelector('#backtest-strategy').innerText !== 'SMA crossover'",
-        timeout=5_000,
+        timeout=15_000,
     )
 
 
@@ -92,7 +92,7 @@ def test_the_compare_page_runs_from_the_keyboard(demo, page):
     page.focus("#compare-period input[value='1Y']")
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
-        "document.querySelector('#compare-period input[value=\"3Y\"]').checked", timeout=5_000
+        "document.querySelector('#compare-period input[value=\"3Y\"]').checked", timeout=15_000
     )
     page.wait_for_function(
         "document.querySelector('#compare-message').innerText.startsWith('Compared')",

@@ -77,7 +77,7 @@ def test_a_ticker_without_prices_says_only_that_and_the_last_results_leave(live_
     page.fill("#backtest-ticker", "aapl")
     page.click("#backtest-run")
     page.wait_for_selector("#backtest-metrics-table", timeout=15_000)
-    page.wait_for_function(LEGEND_SHOWS, arg="Benchmark SPY", timeout=10_000)
+    page.wait_for_function(LEGEND_SHOWS, arg="Benchmark SPY", timeout=20_000)
 
     page.fill("#backtest-ticker", "ZZZZ")
     page.click("#backtest-run")
@@ -97,20 +97,20 @@ def test_switching_to_a_portfolio_says_why_the_strategy_was_cleared(live_apps, p
     assert page.inner_text("#backtest-strategy") == "SMA crossover"
     page.click('#backtest-subject label:has-text("A portfolio\'s holdings")')
     page.wait_for_function(
-        "document.querySelector('#backtest-strategy-note').innerText.length > 0", timeout=10_000
+        "document.querySelector('#backtest-strategy-note').innerText.length > 0", timeout=20_000
     )
     assert page.inner_text("#backtest-strategy-note") == (
         "SMA crossover runs on a single ticker: choose Buy and hold or Rebalance the basket."
     )
     assert page.inner_text("#backtest-strategy") == "Choose a strategy"
     page.click("#backtest-run")
-    page.wait_for_selector("#backtest-error", timeout=10_000)
+    page.wait_for_selector("#backtest-error", timeout=20_000)
     assert page.inner_text("#backtest-error") == "Strategy: choose a strategy"
 
 
 def test_only_the_strategys_controls_show_and_no_label_wraps_or_is_cut(live_apps, page):
     open_backtest(live_apps, page)
-    page.wait_for_selector("#backtest-frequency-field", state="hidden", timeout=10_000)
+    page.wait_for_selector("#backtest-frequency-field", state="hidden", timeout=20_000)
     for shown in ("ticker", "fast", "slow", "sweep", "cash", "commission", "fixed-fee"):
         assert page.is_visible(f"#backtest-{shown}-field"), shown
     for hidden in ("portfolio", "frequency", "amount", "dates", "metric", "fast-windows"):
@@ -118,7 +118,7 @@ def test_only_the_strategys_controls_show_and_no_label_wraps_or_is_cut(live_apps
 
     page.click("#backtest-strategy")
     page.click(".dash-dropdown-option:has-text('Dollar-cost averaging')")
-    page.wait_for_selector("#backtest-amount-field", state="visible", timeout=10_000)
+    page.wait_for_selector("#backtest-amount-field", state="visible", timeout=20_000)
     assert page.is_hidden("#backtest-fast-field") and page.is_hidden("#backtest-cash-field")
 
     for width in (1280, 1024, 800, 390):

@@ -68,7 +68,7 @@ def demo_compare_page(live_apps, page):
     url = live_apps.serve(app)
     page.goto(f"{url}/compare")
     page.wait_for_selector("#metrics-table", timeout=15_000)
-    page.wait_for_function(LEGEND_SHOWS, arg="Your money in SPY", timeout=10_000)
+    page.wait_for_function(LEGEND_SHOWS, arg="Your money in SPY", timeout=20_000)
     return context
 
 
@@ -83,18 +83,18 @@ def test_add_tickers_splits_on_commas_and_spaces_and_names_a_typo_at_the_field(l
 
     page.fill("#compare-extra", "VXUS, DIA")
     page.press("#compare-extra", "Enter")
-    page.wait_for_function(f"document.querySelectorAll('{chosen}').length === 5", timeout=10_000)
+    page.wait_for_function(f"document.querySelectorAll('{chosen}').length === 5", timeout=20_000)
     assert checked() == ["DIA", "QQQ", "SPY", "VTI", "VXUS"]
     assert page.input_value("#compare-extra") == ""
     # A symbol the page did not offer becomes a box of its own, checked.
     page.fill("#compare-extra", "ewj")
     page.press("#compare-extra", "Enter")
-    page.wait_for_selector("#compare-benchmarks input[value='EWJ']:checked", timeout=10_000)
+    page.wait_for_selector("#compare-benchmarks input[value='EWJ']:checked", timeout=20_000)
 
     # A typo is named at the field, marked invalid, and nothing is added.
     page.fill("#compare-extra", "iwm  b@d")
     page.press("#compare-extra", "Enter")
-    page.wait_for_selector("#compare-extra.is-invalid", timeout=10_000)
+    page.wait_for_selector("#compare-extra.is-invalid", timeout=20_000)
     assert page.inner_text("#compare-extra-feedback") == 'Not a ticker symbol: "b@d".'
     assert page.is_visible("#compare-extra-feedback")
     assert page.locator(chosen).count() == 6
@@ -131,11 +131,11 @@ def test_period_buttons_labels_axis_metrics_and_fees_read_as_a_person_expects(li
 def test_a_failed_run_clears_the_chart_instead_of_leaving_the_last_answer(live_apps, page):
     demo_compare_page(live_apps, page)
     page.click("#compare-period label:has-text('Custom')")
-    page.wait_for_selector("#compare-error", timeout=10_000)
+    page.wait_for_selector("#compare-error", timeout=20_000)
     assert page.inner_text("#compare-error").startswith("Custom dates:")
     page.wait_for_function(
         "document.querySelectorAll('#compare-chart .scatterlayer .trace').length === 0",
-        timeout=10_000,
+        timeout=20_000,
     )
     assert "Nothing to show" in page.inner_text("#compare-chart")
     assert page.locator("#metrics-table").count() == 0
@@ -145,7 +145,7 @@ def test_explain_a_number_formats_money_percent_and_dates_under_worded_headers(l
     demo_compare_page(live_apps, page)
     page.click("#explain-series")
     page.click(".dash-dropdown-option:has-text('Portfolio')")
-    page.wait_for_selector("#explain-grid .ag-row", timeout=10_000)
+    page.wait_for_selector("#explain-grid .ag-row", timeout=20_000)
     headers = page.locator("#explain-grid .ag-header-cell-text").all_inner_texts()
     assert headers == [
         "Date",
