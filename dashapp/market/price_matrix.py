@@ -132,25 +132,12 @@ def price_matrix(
             [LAYOUT, names, [versions[t] for t in names], str(start), str(end), fields]
         )
         matrix_key = "price_matrix:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-        # The process's memory holds matrices of every cache it has read; a cache's directory
-        # tells them apart (tests, or a demo and a real site in one process).
-        recent_key = f"{getattr(cache, 'directory', id(cache))}:{matrix_key}"
-        hit = _recent.get(recent_key)
-        if hit is None:
-            hit = cache.get(matrix_key)
-            if hit is not None:
-                _recent.put(recent_key, hit)
+        hit = _read_through(cache, matrix_key)
         if hit is not None:
             return hit
     columns: dict[str, TickerColumns] = {}
-    where = getattr(cache, "directory", id(cache))
     for ticker, version in versions.items():
-        key = _columns_key(ticker, version)
-        hit = _recent.get(f"{where}:{key}")
-        if hit is None:
-            hit = cache.get(key)
-            if hit is not None:
-                _recent.put(f"{where}:{key}", hit)
+        hit = _read_through(cache, _columns_key(ticker, version))
         if hit is not None:
             columns[ticker] = hit
     missing = [ticker for ticker in names if ticker not in columns]
@@ -158,16 +145,36 @@ def price_matrix(
         read = _read_columns(store, missing)
         for ticker, column in read.items():
             if ticker in versions:
-                key = _columns_key(ticker, versions[ticker])
-                cache.set(key, column, expire=CACHE_SECONDS)
-                _recent.put(f"{where}:{key}", column)
+                _write_through(cache, _columns_key(ticker, versions[ticker]), column, share=True)
         columns.update(read)
     matrix = _assemble(names, columns, start, end, fields)
     if matrix_key is not None:
-        if len(names) >= SHARED_MATRIX_TICKERS:
-            cache.set(matrix_key, matrix, expire=CACHE_SECONDS)
-        _recent.put(recent_key, matrix)
+        _write_through(cache, matrix_key, matrix, share=len(names) >= SHARED_MATRIX_TICKERS)
     return matrix
+
+
+def _read_through(cache: KeyValueCache, key: str) -> Any:
+    """`key` from this process's memory, else from the shared cache (then kept in memory)."""
+    hit = _recent.get(_memory_key(cache, key))
+    if hit is None:
+        hit = cache.get(key)
+        if hit is not None:
+            _recent.put(_memory_key(cache, key), hit)
+    return hit
+
+
+def _write_through(
+    cache: KeyValueCache, key: str, value: PriceMatrix | TickerColumns, *, share: bool
+) -> None:
+    if share:
+        cache.set(key, value, expire=CACHE_SECONDS)
+    _recent.put(_memory_key(cache, key), value)
+
+
+def _memory_key(cache: KeyValueCache, key: str) -> str:
+    """The process's memory holds entries of every cache it has read; a cache's directory tells
+    them apart (tests, or a demo and a real site in one process)."""
+    return f"{getattr(cache, 'directory', id(cache))}:{key}"
 
 
 class _RecentArrays:
