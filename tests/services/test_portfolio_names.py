@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from dashapp.db.engine import make_engine
 from dashapp.db.migrate import alembic_config
@@ -41,14 +42,16 @@ def test_renaming_onto_another_portfolios_name_is_refused_but_a_new_case_of_its_
 def test_the_database_refuses_a_duplicate_that_skips_the_service(app_context):
     """The unique index catches what a concurrent request could slip past the check."""
     create_portfolio(app_context, "Trading")
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
-        with app_context.db.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO portfolios (owner_id, name, base_currency, version)"
-                    " VALUES ('local', ' trading', 'USD', 1)"
-                )
+    with (
+        pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"),
+        app_context.db.engine.begin() as connection,
+    ):
+        connection.execute(
+            text(
+                "INSERT INTO portfolios (owner_id, name, base_currency, version)"
+                " VALUES ('local', ' trading', 'USD', 1)"
             )
+        )
 
 
 def test_the_migration_renames_existing_duplicates_before_indexing(database_url):
