@@ -50,7 +50,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 NOTHING_TO_NEGATE = {
-    op.path for op in OPERATIONS if op.body is None and op.query is None and "{" not in op.path
+    (op.method.upper(), op.path)
+    for op in OPERATIONS
+    if op.body is None and op.query is None and "{" not in op.path
 }
 # What the runs did, per database: the note quotes these figures.
 RUNS: Counter[str] = Counter()
@@ -112,7 +114,7 @@ def database_kind(live_app: Dash) -> str:
 )
 def test_every_operation_answers_as_documented(api_schema, database_kind, method, path, mode):
     operation = api_schema[path][method]
-    if mode == GenerationMode.NEGATIVE and path in NOTHING_TO_NEGATE:
+    if mode == GenerationMode.NEGATIVE and (method, path) in NOTHING_TO_NEGATE:
         pytest.skip("nothing to send wrong: no parameters, no body")
     kind = database_kind
 
