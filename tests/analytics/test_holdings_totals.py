@@ -161,3 +161,25 @@ def test_a_sell_may_overshoot_by_a_billionth_of_the_holding_and_no_more():
         ("2024-01-03", "SELL", "AAA", 1e9 + 1, 1.0, 0.0),
     )
     assert positions(edge).loc["AAA", "shares"] == 0.0
+
+
+def test_selling_before_any_buy_says_none_are_held():
+    transactions = ledger(
+        ("2024-01-03", "BUY", "AAA", 10, 100.0, 0.0), ("2024-01-02", "SELL", "AAA", 2, 100.0, 0.0)
+    )
+    with pytest.raises(InvalidTransaction) as raised:
+        positions(transactions)
+    assert str(raised.value) == "row 2, quantity: sells 2 AAA but only 0 are held"
+
+
+def test_of_two_oversells_the_earlier_in_the_ledger_is_named_whatever_its_ticker():
+    transactions = ledger(
+        ("2024-01-02", "BUY", "AAA", 1, 10.0, 0.0),
+        ("2024-01-02", "BUY", "ZZZ", 1, 10.0, 0.0),
+        ("2024-01-03", "SELL", "ZZZ", 5, 10.0, 0.0),  # the first oversell, of the later ticker
+        ("2024-01-04", "SELL", "AAA", 5, 10.0, 0.0),
+    )
+    with pytest.raises(InvalidTransaction) as raised:
+        positions(transactions)
+    assert raised.value.row == 3
+    assert "sells 5 ZZZ but only 1 are held" in str(raised.value)

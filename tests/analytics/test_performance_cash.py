@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashapp.analytics.performance import portfolio_series, session_of_trades, xirr
+from dashapp.analytics.performance import (
+    portfolio_series,
+    session_of_trades,
+    time_weighted_returns,
+    xirr,
+)
 
 SESSIONS = pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"])
 CLOSES = pd.DataFrame({"AAA": [100.0, 102.0, 99.0, 105.0, 110.0]}, index=SESSIONS)
@@ -247,3 +252,16 @@ def test_splits_on_consecutive_sessions_multiply():
     frame = portfolio_series(transactions, closes, splits).frame
     # 1 share at 25 x 2 x 2 = 100, 2 shares at 25 x 2 = 50, 4 shares at 25.
     assert frame["value"].tolist() == pytest.approx([100.0, 100.0, 100.0])
+
+
+def test_returns_of_a_portfolio_worth_less_than_one_dollar():
+    # 0.50 invested, worth 0.60 the next day: +20 %, however small the amounts.
+    returns = time_weighted_returns(pd.Series([0.5, 0.6]), pd.Series([0.5, 0.0]))
+    assert returns.tolist() == pytest.approx([0.0, 0.2])
+
+
+def test_value_that_arrives_without_money_in_has_no_return():
+    # Free shares (a spin-off) on the first session: no money in, so no return to speak of.
+    returns = time_weighted_returns(pd.Series([0.0, 36.0, 40.0]), pd.Series([0.0, 0.0, 0.0]))
+    assert np.isnan(returns.iloc[0]) and np.isnan(returns.iloc[1])
+    assert returns.iloc[2] == pytest.approx(40 / 36 - 1)
