@@ -69,13 +69,14 @@ def create_app(
     )
     app.layout = lambda: shell.layout(app_context)
     shell.register_callbacks(app, app_context)
+    # First, so that its hooks time every answer, those that other hooks cut short included.
+    _install_telemetry(app, app_context)
     server.register_blueprint(api_blueprint(app_context))
     server.register_blueprint(backtest_blueprint(app_context))
     server.register_blueprint(openapi_blueprint())
     register_not_found(app)
     register_dash_client_errors(app)
     server.register_blueprint(reports_blueprint(app_context))
-    _install_telemetry(app, app_context)
     install_http_cache(server, app_context)
     _register_component_libraries(app)
     return app
