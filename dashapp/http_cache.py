@@ -25,7 +25,7 @@ from dashapp.services.performance import cache_key, parse_request
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound
 
 API_PREFIX = "/api/"
-READ_MODEL_ROUTE = re.compile(r"^/api/portfolios/(\d{1,12})/(holdings|performance)$")
+READ_MODEL_ROUTE = re.compile(r"^/api/portfolios/([0-9]{1,12})/(holdings|performance)$")
 KEY_PREFIX = "api:"
 
 log = logging.getLogger(__name__)
