@@ -230,7 +230,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "exportCsv",
         "get",
         f"{PORTFOLIO}/export.csv",
-        "The ledger as CSV (UTF-8 with BOM), as the import reads it",
+        "The ledger as CSV (UTF-8 with BOM), as the import reads it. When one import would"
+        " refuse the file (more than MAX_IMPORT_ROWS rows or MAX_IMPORT_BYTES bytes), the"
+        " X-Import-Limit-Warning header says so in words.",
         "transactions",
         {
             200: Reply("the file", schema={"type": "string"}, media="text/csv"),

@@ -32,6 +32,7 @@ from dashapp.services.ledger_export import (
     export_csv,
     export_filename,
     export_json,
+    import_limit_warning,
     transaction_json,
 )
 from dashapp.services.ledger_import import ImportTooLarge, import_transactions, preview_import
@@ -58,6 +59,8 @@ from dashapp.services.transactions import (
     update_transaction,
 )
 
+# Set on a CSV export that one import would refuse (too many rows or bytes): says so in words.
+IMPORT_LIMIT_HEADER = "X-Import-Limit-Warning"
 HOLDING_FIELDS = (
     "ticker",
     "quantity",
@@ -173,10 +176,17 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
     def export_as_csv(portfolio_id: str) -> ResponseReturnValue:
         """Our CSV format, UTF-8 with a BOM so that spreadsheets read non-ASCII notes right."""
         identifier = path_id(portfolio_id)
-        body = export_csv(app_context, identifier).encode("utf-8-sig")
-        return download(
-            body, "text/csv; charset=utf-8", export_filename(app_context, identifier, "csv")
+        exported = export_csv(app_context, identifier)
+        response = download(
+            exported.encode("utf-8-sig"),
+            "text/csv; charset=utf-8",
+            export_filename(app_context, identifier, "csv"),
         )
+        warning = import_limit_warning(app_context, exported)
+        if warning is not None:
+            # A script that exports to re-import learns here that one import will not take it.
+            response.headers[IMPORT_LIMIT_HEADER] = warning
+        return response
 
     @api.get("/portfolios/<portfolio_id>/export.json")
     def export_as_json(portfolio_id: str) -> ResponseReturnValue:

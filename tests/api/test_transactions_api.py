@@ -330,6 +330,24 @@ def without_ids(rows: list[dict]) -> list[dict]:
     return [{key: value for key, value in row.items() if key != "id"} for row in rows]
 
 
+def test_an_export_that_one_import_would_refuse_says_so_in_a_header(app, client, portfolio_id):
+    url = f"/api/portfolios/{portfolio_id}/transactions"
+    for day in ("2024-03-01", "2024-03-04", "2024-03-05"):
+        row = {"trade_date": day, "kind": "BUY", "ticker": "AAPL", "quantity": 1, "price": 1}
+        assert client.post(url, json=row).status_code == 201
+    export = f"/api/portfolios/{portfolio_id}/export.csv"
+    assert "X-Import-Limit-Warning" not in client.get(export).headers
+
+    context = context_of(app)
+    context.settings = replace(context.settings, max_import_rows=2)
+    response = client.get(export)
+    assert response.status_code == 200
+    assert response.headers["X-Import-Limit-Warning"] == (
+        "This export holds 3 transactions, more than the 2 rows one import takes: to import it "
+        "again, split it into smaller files (keep the header row in each)."
+    )
+
+
 def test_export_json_downloads(client, portfolio_id):
     response = client.get(f"/api/portfolios/{portfolio_id}/export.json")
     assert response.status_code == 200
