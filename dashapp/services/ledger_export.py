@@ -26,11 +26,21 @@ JSON_FORMAT_VERSION = 1
 
 def export_csv(ctx: AppContext, portfolio_id: int) -> str:
     """The ledger in ledger order, in our documented CSV format with CRLF line ends."""
+    return ledger_csv(list_transactions(ctx, portfolio_id))
+
+
+def ledger_csv(rows: list[TransactionRow]) -> str:
+    """Ledger rows, already read, as export_csv writes them."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows(_csv_cells(row) for row in list_transactions(ctx, portfolio_id))
+    writer.writerows(_csv_cells(row) for row in rows)
     return buffer.getvalue()
+
+
+def export_warning(ctx: AppContext, rows: list[TransactionRow]) -> str | None:
+    """import_limit_warning for the export of these ledger rows, for a page that has read them."""
+    return import_limit_warning(ctx, ledger_csv(rows))
 
 
 def import_limit_warning(ctx: AppContext, exported_csv: str) -> str | None:

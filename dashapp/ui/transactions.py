@@ -36,6 +36,7 @@ from dashapp.services.corporate_actions import (
     proposal_counts,
     propose_corporate_actions,
 )
+from dashapp.services.ledger_export import export_warning
 from dashapp.services.ledger_import import ImportPreview, import_transactions, preview_import
 from dashapp.services.portfolios import PortfolioNotFound, get_portfolio
 from dashapp.services.transactions import (
@@ -96,6 +97,7 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
             ["This portfolio does not exist. ", dcc.Link("See all portfolios", href="/portfolios")],
             color="warning",
         )
+    transactions = list_transactions(app_context, portfolio.id)
     return html.Div(
         [
             dcc.Store(id="ledger-portfolio", data=portfolio.id),
@@ -115,7 +117,7 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
                 ],
                 className="mb-3",
             ),
-            _export_links(portfolio.id),
+            _export_links(portfolio.id, export_warning(app_context, transactions)),
             _proposals_card(
                 propose_corporate_actions(app_context, portfolio.id), portfolio.base_currency
             ),
@@ -124,7 +126,7 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
             html.Div(id="ledger-feedback", className="mb-2"),
             dag.AgGrid(
                 id="ledger-grid",
-                rowData=_grid_rows(app_context, list_transactions(app_context, portfolio.id)),
+                rowData=_grid_rows(app_context, transactions),
                 columnDefs=_column_defs(),
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
                 getRowId="`${params.data.id}`",
@@ -704,7 +706,7 @@ def _error_line(error: RowError) -> str:
     return f"row {error.row}: {error.message}" if error.row is not None else error.message
 
 
-def _export_links(portfolio_id: int) -> html.Div:
+def _export_links(portfolio_id: int, warning: str | None) -> html.Div:
     return html.Div(
         [
             html.A(
@@ -719,6 +721,9 @@ def _export_links(portfolio_id: int) -> html.Div:
                 className="btn btn-sm btn-outline-secondary",
                 id="ledger-export-json",
             ),
+            html.Div(warning, id="ledger-export-warning", className="small text-warning-emphasis")
+            if warning
+            else None,
         ],
         className="mb-3",
     )

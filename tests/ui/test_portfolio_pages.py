@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -434,3 +435,22 @@ def test_an_upload_to_a_portfolio_deleted_meanwhile_says_so(app):
         },
     )
     assert "it was deleted" in json.dumps(imported["ledger-preview"])
+
+
+def test_the_ledger_page_warns_when_its_export_is_more_than_one_import_takes(app):
+    context = context_of(app)
+    portfolio = create_portfolio(context, "Big ledger")
+    for day in ("2024-03-01", "2024-03-04", "2024-03-05"):
+        add_transaction(
+            context, portfolio.id, TransactionDraft(day, "BUY", "AAPL", "1", "100", "0")
+        )
+    client = DashClient(app)
+    page = json.loads(route(client, f"/portfolios/{portfolio.id}"))
+    assert find(page, "ledger-export-warning") == {}
+
+    context.settings = replace(context.settings, max_import_rows=2)
+    page = json.loads(route(client, f"/portfolios/{portfolio.id}"))
+    assert find(page, "ledger-export-warning")["props"]["children"] == (
+        "This export holds 3 transactions, more than the 2 rows one import takes: to import it "
+        "again, split it into smaller files (keep the header row in each)."
+    )
