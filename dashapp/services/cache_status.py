@@ -181,6 +181,21 @@ def failures_by_ticker(errors: dict[str, str]) -> str:
     return " ".join(f"{ticker}: {failure_in_words(why)}" for ticker, why in sorted(errors.items()))
 
 
+def failures_by_reason(errors: dict[str, str], names_shown: int = 5) -> str:
+    """A job's failures grouped by what happened, so one outage is said once:
+    "SPY, QQQ and 3 more: Yahoo Finance is unreachable ..."."""
+    tickers_by_reason: dict[str, list[str]] = {}
+    for ticker, why in sorted(errors.items()):
+        tickers_by_reason.setdefault(failure_in_words(why), []).append(ticker)
+    groups = []
+    for reason, tickers in tickers_by_reason.items():
+        names = ", ".join(tickers[:names_shown])
+        if len(tickers) > names_shown:
+            names += f" and {len(tickers) - names_shown} more"
+        groups.append(f"{names}: {reason}")
+    return " ".join(groups)
+
+
 INTERNAL_ROUTES = "Dash internals (/_dash-*, scripts, assets)"
 _INTERNAL_PREFIXES = ("/_dash-", "/_favicon", "/_reload-hash", "/assets/")
 

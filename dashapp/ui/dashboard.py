@@ -23,6 +23,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from plotly.io.json import to_json_plotly
 
+from dashapp.services.cache_status import failures_by_reason
 from dashapp.services.context import AppContext
 from dashapp.services.dashboard import (
     DashboardPage,
@@ -795,6 +796,4 @@ def _options(portfolios: list[PortfolioSummary]) -> list[dict]:
 def _refresh_message(errors: dict[str, str]) -> str:
     if not errors:
         return "Prices refreshed."
-    names = ", ".join(sorted(errors)[:5])
-    more = f" and {len(errors) - 5} more" if len(errors) > 5 else ""
-    return f"Could not refresh {names}{more}; showing cached prices."
+    return f"Could not refresh {failures_by_reason(errors)}"

@@ -114,3 +114,15 @@ def test_upstream_chart_spans_the_last_day_with_one_slot_per_hour(app_context, c
     # Plotly keeps the instants as UTC wall times without a zone.
     assert list(pd.to_datetime(bars.x)) == [pd.Timestamp("2024-12-04 22:30")]
     assert bars.width == 0.9 * 3_600_000
+
+
+def test_failures_are_said_once_per_cause_with_the_tickers_it_hit():
+    errors = {f"T{i}": "CircuitOpen: yahoo circuit open" for i in range(7)}
+    errors["ZZZZ"] = "UnknownTicker: ZZZZ"
+    said = cache_status.failures_by_reason(errors)
+    assert said == (
+        "T0, T1, T2, T3, T4 and 2 more: Yahoo Finance is unreachable: it failed several times "
+        "in a row. Showing cached prices; requests pause for a while, then the app tries again. "
+        "ZZZZ: Yahoo Finance knows no such symbol (mistyped or delisted); it is not asked again."
+    )
+    assert "CircuitOpen" not in said
