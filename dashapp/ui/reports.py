@@ -29,7 +29,7 @@ from dashapp.services.reports import (
 )
 from dashapp.ui.components import NO_VALUE, change_class, money
 
-PATH_PATTERN = re.compile(r"^/portfolios/(\d{1,18})/reports$")
+PATH_PATTERN = re.compile(r"^/portfolios/([0-9]{1,18})/reports$")
 REALIZED_HEADERS = ("Year", "Sales", "Proceeds", "Cost", "Gain", "Short term", "Long term")
 LOT_HEADERS = ("Sold", "Ticker", "Acquired", "Quantity", "Proceeds", "Cost", "Gain", "Held")
 

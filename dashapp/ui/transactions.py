@@ -59,7 +59,7 @@ PREVIEW_ROWS = 200
 PROPOSALS_SHOWN = 5
 LISTED_LINES = 100
 KIND_WORDS = {"SPLIT": ("split", "splits"), "DIVIDEND": ("dividend", "dividends")}
-PATH_PATTERN = re.compile(r"^/portfolios/(\d{1,18})$")
+PATH_PATTERN = re.compile(r"^/portfolios/([0-9]{1,18})$")
 FORM_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "note")
 # No field marked invalid, no error line under any.
 CLEAN_FIELDS = (*(False for _ in FORM_FIELDS), *("" for _ in FORM_FIELDS))

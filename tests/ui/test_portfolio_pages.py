@@ -454,3 +454,11 @@ def test_the_ledger_page_warns_when_its_export_is_more_than_one_import_takes(app
         "This export holds 3 transactions, more than the 2 rows one import takes: to import it "
         "again, split it into smaller files (keep the header row in each)."
     )
+
+
+def test_a_page_address_with_unicode_digits_is_no_portfolio(app):
+    portfolio = create_portfolio(context_of(app), "Only ASCII")
+    assert portfolio.id == 1
+    client = DashClient(app)
+    assert "Nothing lives at this address" in route(client, "/portfolios/１")
+    assert "Nothing lives at this address" in route(client, "/portfolios/１/reports")
