@@ -95,7 +95,7 @@ def _aligned(returns: pd.Series, benchmark: pd.Series) -> tuple[np.ndarray, np.n
     """Both series on the sessions where both have a return, as plain arrays (numpy computes
     the same sums as pandas without its per-call overhead)."""
     if not returns.index.equals(benchmark.index):
-        both = pd.concat([returns, benchmark], axis=1).dropna()
+        both = pd.concat([returns, benchmark], axis=1, sort=True).dropna()
         returns, benchmark = both.iloc[:, 0], both.iloc[:, 1]
     r = returns.to_numpy(dtype="float64")
     b = benchmark.to_numpy(dtype="float64")

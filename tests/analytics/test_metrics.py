@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -216,12 +217,8 @@ def test_beta_needs_two_common_sessions():
     assert np.isnan(metrics.relative(*one)["beta"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pd.errors.Pandas4Warning,
-    reason="metrics._aligned calls pd.concat on differing DatetimeIndexes without sort=: "
-    "pandas 3 warns of a change in pandas 4 (reported to the lead; source not ours to edit)",
-)
 def test_aligning_different_sessions_warns_of_nothing():
     extra = pd.Series([0.5], index=pd.DatetimeIndex(["2023-12-29"]))
-    metrics.beta(series(PORTFOLIO), pd.concat([series(BENCHMARK), extra]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics.beta(series(PORTFOLIO), pd.concat([series(BENCHMARK), extra]))
