@@ -195,7 +195,11 @@ def route_label(incoming: Request, labels: Mapping[str, str]) -> str:
     """The route a request counts under: a Dash callback by its label in `labels` (only
     callbacks the app has, so a client cannot invent labels), otherwise the URL rule matched."""
     if incoming.path.endswith(DASH_CALLBACK_PATH):
-        body = incoming.get_json(silent=True)
+        try:
+            body = incoming.get_json(silent=True)
+        except RecursionError:
+            # JSON nested past the parser's depth: the client-error hook has refused it already.
+            body = None
         output = body.get("output") if isinstance(body, dict) else None
         if isinstance(output, str) and output in labels:
             return labels[output]
