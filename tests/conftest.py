@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,6 +102,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
+    with postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL of TEST_DATABASE_URL whose search_path is a new, empty schema, dropped afterwards."""
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(TEST_DATABASE_URL)
     with admin.begin() as connection:

@@ -14,7 +14,6 @@ is a documentation bug.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,14 +31,13 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import create_engine, text
 
 from dashapp import context_of, create_app
 from dashapp.api.openapi import OPERATIONS
 from dashapp.clock import FrozenClock
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import delete_portfolio, list_portfolios
-from tests.conftest import AFTER_CLOSE, DATABASES, TEST_DATABASE_URL, make_settings
+from tests.conftest import AFTER_CLOSE, DATABASES, make_settings, postgres_schema
 
 MAX_EXAMPLES = 10
 STATEFUL_EXAMPLES = 12
@@ -83,17 +81,8 @@ def module_database(kind: str, tmp_path: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(TEST_DATABASE_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in TEST_DATABASE_URL else "?"
-    try:
-        yield f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, postgres_schema
 from tests.servers import ROOT, free_port
 
 START_SECONDS = 150
@@ -61,17 +59,8 @@ def test_procfile_runs_web_worker_and_clock():
 def schema_url():
     if not (TEST_DATABASE_URL and TEST_REDIS_URL):
         pytest.skip("TEST_DATABASE_URL and TEST_REDIS_URL are not both set")
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(TEST_DATABASE_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in TEST_DATABASE_URL else "?"
-    try:
-        yield f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 def get(url: str) -> tuple[int, str]:

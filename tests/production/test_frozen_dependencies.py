@@ -13,14 +13,12 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 
-from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, postgres_schema
 from tests.production.stack import Gunicorn, get, start_gunicorn, wait_until
 from tests.servers import ROOT
 from tests.tcp_proxy import TcpProxy
@@ -33,17 +31,8 @@ HEALTHZ_HANG_SECONDS = 5
 def pg_schema_url() -> Iterator[str]:
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(TEST_DATABASE_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in TEST_DATABASE_URL else "?"
-    try:
-        yield f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 def healthz(server: Gunicorn) -> tuple[int, dict, float, str]:
