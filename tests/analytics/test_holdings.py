@@ -19,16 +19,7 @@ from dashapp.analytics.holdings import (
     running_shares,
     valuation,
 )
-
-
-def ledger(*rows: tuple) -> pd.DataFrame:
-    """Rows of (date, kind, ticker, quantity, price, fees); ids follow the order given."""
-    frame = pd.DataFrame(
-        rows, columns=["trade_date", "kind", "ticker", "quantity", "price", "fees"]
-    )
-    frame["trade_date"] = pd.to_datetime(frame["trade_date"])
-    frame.insert(0, "id", range(1, len(frame) + 1))
-    return frame
+from tests.analytics.ledgers import ledger
 
 
 def test_average_cost_through_two_buys_includes_fees():

@@ -15,17 +15,7 @@ from dashapp.analytics.holdings import (
     tracks_cash,
     valuation,
 )
-
-
-def ledger(*rows: tuple) -> pd.DataFrame:
-    """Rows of (date, kind, ticker, quantity, price, fees); ids follow the order given."""
-    frame = pd.DataFrame(
-        rows, columns=["trade_date", "kind", "ticker", "quantity", "price", "fees"]
-    )
-    frame["trade_date"] = pd.to_datetime(frame["trade_date"])
-    frame.insert(0, "id", range(1, len(frame) + 1))
-    return frame
-
+from tests.analytics.ledgers import ledger
 
 NO_PRICES = pd.Series(dtype="float64")
 

@@ -4,22 +4,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from dashapp.analytics.holdings import InvalidTransaction, positions
+from tests.analytics.ledgers import ledger
 
 GOOD_BUY = ("2024-01-02", "BUY", "AAA", 10.0, 100.0, 1.0)
-
-
-def ledger(*rows: tuple) -> pd.DataFrame:
-    """Rows of (date, kind, ticker, quantity, price, fees); ids follow the order given."""
-    frame = pd.DataFrame(
-        rows, columns=["trade_date", "kind", "ticker", "quantity", "price", "fees"]
-    )
-    frame["trade_date"] = pd.to_datetime(frame["trade_date"])
-    frame.insert(0, "id", range(1, len(frame) + 1))
-    return frame
 
 
 @pytest.mark.parametrize(
