@@ -1,4 +1,5 @@
-"""Backtests that trade as the docstring of analytics/backtest.py says, on tiny hand-checked tables."""
+"""Backtests that trade as the docstring of the analytics.backtest package says, on tiny hand-checked
+tables."""
 
 from __future__ import annotations
 
