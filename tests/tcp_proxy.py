@@ -11,7 +11,7 @@ without touching the machine's shared services.
 from __future__ import annotations
 
 import contextlib
-import select
+import selectors
 import socket
 import threading
 from types import TracebackType
@@ -120,7 +120,13 @@ class TcpProxy:
 
     def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
         peers = {client: upstream, upstream: client}
+        # A selector, not select.select(): late in a long test session the process holds more
+        # than 1,024 descriptors, and select() refuses those (ValueError), which closed every
+        # proxied connection at once.
+        selector = selectors.DefaultSelector()
         try:
+            for sock in peers:
+                selector.register(sock, selectors.EVENT_READ)
             while not self._stopped.is_set():
                 if self._frozen.is_set():
                     self._stopped.wait(POLL_SECONDS)
@@ -128,17 +134,17 @@ class TcpProxy:
                 with self._lock:
                     if client not in self._sockets:
                         return
-                readable, _, _ = select.select(list(peers), [], [], POLL_SECONDS)
-                for sock in readable:
+                for key, _ in selector.select(POLL_SECONDS):
                     if self._frozen.is_set():
                         break
-                    data = sock.recv(65536)
+                    data = key.fileobj.recv(65536)
                     if not data:
                         return
-                    peers[sock].sendall(data)
+                    peers[key.fileobj].sendall(data)
         except (OSError, ValueError):
             return
         finally:
+            selector.close()
             with self._lock:
                 self._sockets.difference_update((client, upstream))
             _close(client)
