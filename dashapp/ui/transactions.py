@@ -63,6 +63,8 @@ PATH_PATTERN = re.compile(r"^/portfolios/([0-9]{1,18})$")
 FORM_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "note")
 # No field marked invalid, no error line under any.
 CLEAN_FIELDS = (*(False for _ in FORM_FIELDS), *("" for _ in FORM_FIELDS))
+# The form's values and its Save/Delete buttons, left as they are.
+FORM_UNCHANGED = (*(no_update for _ in FORM_FIELDS), no_update, no_update)
 # The grid's symbol check in words (services.transactions.ticker_statuses says which).
 SYMBOL_WORDS = {
     "known": "prices cached",
@@ -174,9 +176,15 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         ),
         Input("ledger-grid", "selectedRows"),
         Input("ledger-clear", "n_clicks"),
+        State("ledger-editing", "data"),
         prevent_initial_call=True,
     )
-    def select(selected_rows, _clear):
+    def select(selected_rows, _clear, editing_id):
+        if ctx.triggered_id == "ledger-grid" and not selected_rows and editing_id is None:
+            # Nothing was being edited (a delete has already cleared the form, in the same
+            # answer that removed the row): blanking again would erase what the user has
+            # started typing since.
+            raise PreventUpdate
         if ctx.triggered_id == "ledger-clear" or not selected_rows:
             return *_blank_form(), None, True, True, *CLEAN_FIELDS
         row = selected_rows[0]
@@ -208,6 +216,10 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Output("ledger-editing", "data", allow_duplicate=True),
         *(Output(f"ledger-{name}", "invalid") for name in FORM_FIELDS),
         *(Output(f"ledger-{name}-feedback", "children") for name in FORM_FIELDS),
+        # A delete empties the form in the same answer that removes the row.
+        *(Output(f"ledger-{name}", "value", allow_duplicate=True) for name in FORM_FIELDS),
+        Output("ledger-save", "disabled", allow_duplicate=True),
+        Output("ledger-delete", "disabled", allow_duplicate=True),
         Input("ledger-add", "n_clicks"),
         Input("ledger-save", "n_clicks"),
         Input("ledger-delete-confirm", "n_clicks"),
@@ -238,15 +250,27 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
                 raise PreventUpdate
         except LedgerError as error:
             marked, said = field_errors(error)
-            return no_update, _errors_alert(error), no_update, False, no_update, *marked, *said
+            return (
+                no_update,
+                _errors_alert(error),
+                no_update,
+                False,
+                no_update,
+                *marked,
+                *said,
+                *FORM_UNCHANGED,
+            )
         except (PortfolioNotFound, TransactionNotFound) as error:
             alert = dbc.Alert(str(error), color="warning")
-            return no_update, alert, no_update, False, None, *CLEAN_FIELDS
+            return no_update, alert, no_update, False, None, *CLEAN_FIELDS, *FORM_UNCHANGED
         grid = _grid_rows(app_context, list_transactions(app_context, portfolio_id))
         to_check = _unconfirmed(grid, [row.ticker] if row is not None and row.ticker else [])
         feedback = dbc.Alert(message, color="success", className="py-1", id="ledger-done")
         next_editing = editing_id if trigger == "ledger-save" else None
-        return grid, feedback, to_check, False, next_editing, *CLEAN_FIELDS
+        form = (
+            (*_blank_form(), True, True) if trigger == "ledger-delete-confirm" else FORM_UNCHANGED
+        )
+        return grid, feedback, to_check, False, next_editing, *CLEAN_FIELDS, *form
 
     @app.callback(
         Output("ledger-grid", "rowData", allow_duplicate=True),
