@@ -77,7 +77,15 @@ def test_a_dropdown_opens_and_chooses_from_the_keyboard(demo, page):
         "document.activeElement.classList.contains('dash-options-list-option-checkbox')",
         timeout=15_000,
     )
+    page.evaluate("window.chosenOption = document.activeElement")
     page.keyboard.press("ArrowDown")
+    # Enter chooses what has the focus: wait until the arrow has moved it (a loaded machine
+    # handles the keys later than they are sent).
+    page.wait_for_function(
+        "document.activeElement !== window.chosenOption"
+        " && document.activeElement.classList.contains('dash-options-list-option-checkbox')",
+        timeout=15_000,
+    )
     page.keyboard.press("Enter")
     page.wait_for_function(
         "document.querySelector('#backtest-strategy').innerText !== 'SMA crossover'",
