@@ -39,13 +39,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashapp.analytics import metrics
-from dashapp.analytics.benchmarks import (
+from dashapp.analytics.performance import portfolio_series, xirr
+from dashapp.analytics.shadow_portfolios import (
     daily_total_returns,
     growth_of,
     shadow_values,
     total_return_index,
 )
-from dashapp.analytics.performance import portfolio_series, xirr
 from dashapp.market.bars import BAR_COLUMNS
 from dashapp.market.calendar import MarketCalendar
 from dashapp.market.demo import raw_series

@@ -32,7 +32,7 @@ else
         dashapp/analytics/metrics.py
         dashapp/analytics/holdings.py
         dashapp/analytics/performance.py
-        dashapp/analytics/benchmarks.py
+        dashapp/analytics/shadow_portfolios.py
         dashapp/market/freshness.py
     )
 fi

@@ -19,15 +19,15 @@ import numpy as np
 import pandas as pd
 
 from dashapp.analytics import metrics
-from dashapp.analytics.benchmarks import (
+from dashapp.analytics.performance import portfolio_series, xirr
+from dashapp.analytics.periods import PERIODS, UnknownPeriod, period_range
+from dashapp.analytics.shadow_portfolios import (
     daily_total_returns,
     growth_of,
     shadow_dividends,
     shadow_values,
     total_return_index,
 )
-from dashapp.analytics.performance import portfolio_series, xirr
-from dashapp.analytics.periods import PERIODS, UnknownPeriod, period_range
 from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import price_matrix
 from dashapp.services.context import AppContext

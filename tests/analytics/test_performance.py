@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashapp.analytics import metrics
-from dashapp.analytics.benchmarks import (
+from dashapp.analytics.performance import portfolio_series, time_weighted_returns, xirr
+from dashapp.analytics.shadow_portfolios import (
     daily_total_returns,
     growth_of,
     shadow_values,
     total_return_index,
 )
-from dashapp.analytics.performance import portfolio_series, time_weighted_returns, xirr
 
 SESSIONS = pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"])
 

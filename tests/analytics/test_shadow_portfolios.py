@@ -1,4 +1,4 @@
-"""Total-return indices and shadow ETF portfolios with dividends, on hand-worked tables (issue 17).
+"""Total-return indices and shadow portfolios with dividends, on hand-worked tables (issue 17).
 
 Four sessions of ticker A: closes 10, 10.5, (none: the 10.5 stands), 10.0, 11.0 with a 0.50
 dividend on the fourth session; B starts trading on the second session. Every expected number
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashapp.analytics.benchmarks import (
+from dashapp.analytics.shadow_portfolios import (
     daily_total_returns,
     growth_of,
     shadow_dividends,

@@ -1,4 +1,5 @@
-"""What the same money would have done in an ETF: total-return indices, shadow portfolios, growth.
+"""Shadow portfolios: what the portfolio's own deposits and withdrawals, on their own dates, would
+have become in an ETF; with the total-return indices they are priced by and the growth of an amount.
 
 Total return comes from close plus dividends, not from a provider's adjusted close:
 TR_t = TR_(t-1) x (close_t + dividend_t) / close_(t-1), TR_0 = 1, on split-adjusted closes and
