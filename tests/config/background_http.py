@@ -70,13 +70,16 @@ class Tab:
         return found
 
     def start(self, inputs: list[dict[str, Any]], values: list[Any]) -> dict[str, Any]:
-        dependency = self.callback(inputs)
-        self.body = _body(dependency, inputs, values)
-        status, text = self.send("POST", self._path(), self.body)
+        status, text = self.ask(inputs, values)
         assert status == 200, text
         self.started = json.loads(text)
         assert {"cacheKey", "job"} <= set(self.started), self.started
         return self.started
+
+    def ask(self, inputs: list[dict[str, Any]], values: list[Any]) -> tuple[int, str]:
+        """The first POST of a background callback, whatever the server answers."""
+        self.body = _body(self.callback(inputs), inputs, values)
+        return self.send("POST", self._path(), self.body)
 
     def poll_once(self) -> tuple[int, dict[str, Any]]:
         assert self.started is not None

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from tests.config.background_http import COMPARE_JOB_INPUT, NO_ANSWER, Tab, http_transport
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, postgres_schema
 from tests.production.stack import Gunicorn, get, start_gunicorn, wait_until
 from tests.servers import ROOT
@@ -25,6 +26,8 @@ from tests.tcp_proxy import TcpProxy
 
 # /healthz promises 2 s; more than this is a hang, whatever the machine's load.
 HEALTHZ_HANG_SECONDS = 5
+# Redis socket timeouts are seconds; a background callback waiting longer than this hangs.
+BACKGROUND_HANG_SECONDS = 20
 
 
 @pytest.fixture
@@ -157,6 +160,55 @@ def test_cut_or_frozen_redis_is_a_503_naming_it_while_pages_answer(tmp_path):
                 assert get(f"{server.base}/api/portfolios")[0] == 200, fault
                 proxy.restore()
                 wait_until(lambda: healthz(server)[1]["checks"]["redis"]["ok"], 60, "Redis back")
+        finally:
+            server.stop()
+            worker.terminate()
+            worker.wait(timeout=30)
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set")
+def test_a_background_job_asked_while_redis_is_frozen_is_an_error_not_a_hang(tmp_path):
+    """The comparison's background callback needs Redis to queue its job: frozen Redis is a
+    clear error within the socket timeouts, and the next job after the thaw runs."""
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    with TcpProxy("127.0.0.1", 6379) as proxy:
+        env = env_for(tmp_path, REDIS_URL=proxy.url_for(TEST_REDIS_URL), STOCKTRACKER_DEMO="1")
+        worker = subprocess.Popen(
+            CELERY_WORKER,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        server = start_gunicorn(tmp_path, env, workers=2)
+        try:
+            wait_until(lambda: healthy(server), 120, "web and Celery worker healthy")
+            [portfolio] = json.loads(get(f"{server.base}/api/portfolios")[1])
+            tab = Tab(http_transport(server.base))
+            tab.open()
+            tab.callback([COMPARE_JOB_INPUT])  # the page's dependencies, read while Redis answers
+            question = {
+                "portfolio_id": portfolio["id"],
+                "benchmarks": ["SPY"],
+                "period": "1Y",
+                "start": None,
+                "end": None,
+                "asked": "compare-run",
+            }
+
+            proxy.freeze()
+            started = time.monotonic()
+            status, text = tab.ask([COMPARE_JOB_INPUT], [question])
+            elapsed = time.monotonic() - started
+            assert status >= 500, text
+            assert elapsed < BACKGROUND_HANG_SECONDS
+            assert "Traceback" not in text
+
+            proxy.restore()
+            wait_until(lambda: healthy(server), 60, "Redis back")
+            tab.start([COMPARE_JOB_INPUT], [question])
+            assert tab.answer(90) != NO_ANSWER
         finally:
             server.stop()
             worker.terminate()
