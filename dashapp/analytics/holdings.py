@@ -23,8 +23,9 @@ Conventions (average-cost method), with q = quantity, p = price, f = fees:
 - average_cost = cost_basis / shares, NaN (never 0) when no shares are held.
 
 A sold-out position is closed: its cost basis is 0 and the next BUY opens a new one at that
-buy's cost. A SELL may exceed the shares held by SHARE_EPSILON relative (float dust), and then
-closes the position; so does a SELL that leaves less than that.
+buy's cost. A SELL may exceed the shares held by up to SHARE_EPSILON relative (float dust), and
+then closes the position; so does a SELL that leaves at most that. With t = SHARE_EPSILON x
+max(1, shares before): closed when |shares left| <= t, an oversell when shares left < -t.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ POSITION_COLUMNS = (
     "fees",
     "other_fees",
 )
-# A SELL leaving fewer shares than SHARE_EPSILON * max(1, shares held before it) closes the
-# position: float sums of fractional trades leave dust, and dust is not a holding.
+# A SELL leaving at most SHARE_EPSILON * max(1, shares held before it) closes the position:
+# float sums of fractional trades leave dust, and dust is not a holding. The bound is inclusive
+# on both sides, like the oversell it forgives (shares left >= -tolerance).
 SHARE_EPSILON = 1e-9
 
 

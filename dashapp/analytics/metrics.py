@@ -3,7 +3,8 @@
 Conventions for every function: 252 sessions a year; standard deviations are sample (ddof=1);
 `risk_free` is an annual rate turned into a daily one as (1 + rf)^(1/252) - 1; NaN returns
 (sessions before any money was in) are dropped first. A metric that cannot be computed (too
-few sessions, zero variance) is NaN, never 0.
+few sessions, zero variance) is NaN, never 0; a series has zero variance when all its values
+are equal, decided exactly rather than by numpy's rounded variance.
 """
 
 from __future__ import annotations
@@ -88,7 +89,17 @@ def _clean(returns: Returns) -> np.ndarray:
 
 
 def _sample_std(values: np.ndarray) -> float:
-    return float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
+    """std(x, ddof=1); see `_sample_var` for a constant series."""
+    if len(values) < 2:
+        return np.nan
+    return 0.0 if _constant(values) else float(np.std(values, ddof=1))
+
+
+def _constant(values: np.ndarray) -> bool:
+    """Whether every value equals the first. numpy's two-pass variance of such a series is not
+    always 0: the mean of n copies of 0.1 rounds, leaving ~3e-34, and a ratio over that
+    variance would look like a real number (a beta of 0, a Sharpe ratio of 1e17)."""
+    return bool((values == values[0]).all())
 
 
 def _aligned(returns: pd.Series, benchmark: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -104,12 +115,13 @@ def _aligned(returns: pd.Series, benchmark: pd.Series) -> tuple[np.ndarray, np.n
 
 
 def beta(returns: pd.Series, benchmark: pd.Series) -> float:
-    """cov(r, b, ddof=1) / var(b, ddof=1) over sessions where both have a return."""
+    """cov(r, b, ddof=1) / var(b, ddof=1) over sessions where both have a return; NaN when the
+    benchmark's returns are all equal (no variance: beta is undefined, not 0)."""
     return _beta(*_aligned(returns, benchmark))
 
 
 def alpha(returns: pd.Series, benchmark: pd.Series, risk_free: float = 0.0) -> float:
-    """Jensen's alpha, annualised: (1 + mean(r - rf - beta x (b - rf)))^252 - 1."""
+    """Jensen's alpha, annualised: (1 + mean(r - rf - beta x (b - rf)))^252 - 1; NaN when beta is."""
     return _alpha(*_aligned(returns, benchmark), risk_free)
 
 
@@ -157,7 +169,10 @@ def _information_ratio(r: np.ndarray, b: np.ndarray) -> float:
 
 
 def _sample_var(values: np.ndarray) -> float:
-    return float(np.var(values, ddof=1)) if len(values) > 1 else np.nan
+    """var(x, ddof=1), exactly 0 for a constant series (see `_constant`)."""
+    if len(values) < 2:
+        return np.nan
+    return 0.0 if _constant(values) else float(np.var(values, ddof=1))
 
 
 def summary(returns: pd.Series, risk_free: float = 0.0) -> dict[str, float]:

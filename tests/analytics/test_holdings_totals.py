@@ -153,6 +153,23 @@ def test_a_sell_may_overshoot_by_a_billionth_of_the_holding_and_no_more():
     assert positions(edge).loc["AAA", "shares"] == 0.0
 
 
+def test_a_sell_leaving_exactly_the_tolerance_closes_and_a_hair_more_stays_open():
+    # 1e9 shares: the tolerance is 1e-9 x 1e9 = 1 share. Selling 1e9 - 1 leaves exactly 1 share:
+    # dust, so the position closes ("at most", inclusive like the forgiven oversell above).
+    exactly = ledger(
+        ("2024-01-02", "BUY", "AAA", 1e9, 1.0, 0.0),
+        ("2024-01-03", "SELL", "AAA", 1e9 - 1, 1.0, 0.0),
+    )
+    assert positions(exactly).loc["AAA", "shares"] == 0.0
+    # Selling 999,999,998.9999999 leaves 1.0000001 shares (to float precision at 1e9): more than
+    # the tolerance, so it is a holding.
+    more = ledger(
+        ("2024-01-02", "BUY", "AAA", 1e9, 1.0, 0.0),
+        ("2024-01-03", "SELL", "AAA", 999_999_998.9999999, 1.0, 0.0),
+    )
+    assert positions(more).loc["AAA", "shares"] == pytest.approx(1.0000001, rel=1e-6)
+
+
 def test_selling_before_any_buy_says_none_are_held():
     transactions = ledger(
         ("2024-01-03", "BUY", "AAA", 10, 100.0, 0.0), ("2024-01-02", "SELL", "AAA", 2, 100.0, 0.0)

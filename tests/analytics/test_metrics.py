@@ -2,7 +2,9 @@
 
 Expected values come from Python's `statistics` and `math` on plain lists, written out from the
 formulas in the module docstring, never from the code under test: a flipped sign, a lost
-risk-free rate or a wrong ddof in analytics/metrics.py changes a number asserted here.
+risk-free rate or a wrong ddof in analytics/metrics.py changes a number asserted here. The tests
+"worked by hand" at the end go further: their expected values are literal numbers, with the
+arithmetic that gives them in a comment.
 """
 
 from __future__ import annotations
@@ -222,3 +224,86 @@ def test_aligning_different_sessions_warns_of_nothing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         metrics.beta(series(PORTFOLIO), pd.concat([series(BENCHMARK), extra]))
+
+
+# --- worked by hand ---------------------------------------------------------------------------
+
+THREE = [0.02, -0.01, 0.02]
+# An annual rate whose daily equivalent, (1 + rf)^(1/252) - 1, is 0.1 %.
+RF_TENTH_PERCENT_A_DAY = 1.001**252 - 1
+# BENCH has mean 0; TWICE = 2 x BENCH + 0.001, written out.
+BENCH = [0.01, -0.01, 0.03, -0.03]
+TWICE = [0.021, -0.019, 0.061, -0.059]
+
+
+def test_sharpe_of_three_sessions_worked_by_hand():
+    # mean = (0.02 - 0.01 + 0.02) / 3 = 0.01; deviations 0.01, -0.02, 0.01, squares 0.0006 in
+    # all, sample variance 0.0006 / 2 = 0.0003, std = sqrt(0.0003).
+    # Sharpe = 0.01 / sqrt(0.0003) x sqrt(252) = sqrt(1/3) x sqrt(252) = sqrt(84) = 9.1651514.
+    assert metrics.sharpe(series(THREE)) == pytest.approx(9.1651514, rel=1e-7)
+    # A risk-free 0.1 % a day leaves the std alone and the mean excess at 0.009:
+    # 0.9 x sqrt(84) = 8.2486363.
+    assert metrics.sharpe(series(THREE), RF_TENTH_PERCENT_A_DAY) == pytest.approx(
+        8.2486363, rel=1e-7
+    )
+
+
+def test_cagr_of_half_a_year_worked_by_hand():
+    # 126 sessions, half of 252: +10 %, +10 %, then 124 flat. Growth 1.1 x 1.1 = 1.21, total
+    # return 0.21, CAGR = 1.21^(252 / 126) - 1 = 1.21^2 - 1 = 0.4641.
+    half_year = [0.1, 0.1] + [0.0] * 124
+    assert metrics.total_return(series(half_year)) == pytest.approx(0.21, rel=1e-12)
+    assert metrics.cagr(series(half_year)) == pytest.approx(0.4641, rel=1e-12)
+    # A NaN (no money in yet) is no session: still 126 sessions, still 0.4641.
+    assert metrics.cagr(series([np.nan, *half_year])) == pytest.approx(0.4641, rel=1e-12)
+
+
+def test_calmar_of_half_a_year_worked_by_hand():
+    # Wealth 1.25, 1.25 x 0.8 = 1.0, 1.0 x 1.21 = 1.21, then flat: 126 sessions in all. The
+    # peak is 1.25 and the trough after it 1.0, so max drawdown = 1.0 / 1.25 - 1 = -0.2.
+    # CAGR = 1.21^(252 / 126) - 1 = 0.4641; Calmar = 0.4641 / |-0.2| = 2.3205.
+    returns = series([0.25, -0.2, 0.21] + [0.0] * 123)
+    assert metrics.max_drawdown(returns) == pytest.approx(-0.2, rel=1e-12)
+    assert metrics.calmar(returns) == pytest.approx(2.3205, rel=1e-12)
+    # Wealth that never falls below its peak has no drawdown to divide by.
+    assert np.isnan(metrics.calmar(series([0.1, 0.0, 0.1])))
+
+
+def test_beta_and_alpha_worked_by_hand():
+    # BENCH: mean 0, sample variance (0.0001 + 0.0001 + 0.0009 + 0.0009) / 3 = 0.002 / 3.
+    # TWICE: mean 0.001, deviations from it 2 x BENCH, so cov = 2 x 0.002 / 3 and beta = 2.
+    r, b = series(TWICE), series(BENCH)
+    assert metrics.beta(r, b) == pytest.approx(2.0, rel=1e-12)
+    # Alpha: mean(r - 2 x b) = 0.001 a day; (1 + 0.001)^252 - 1 = 0.2864340.
+    assert metrics.alpha(r, b) == pytest.approx(0.2864340, rel=1e-6)
+    # With rf = 0.1 % a day: mean(r - rf - 2 x (b - rf)) = 0.001 + rf = 0.002 a day;
+    # 1.002^252 - 1 = 0.6544964. A beta above 1 turns the risk-free rate into alpha.
+    assert metrics.alpha(r, b, RF_TENTH_PERCENT_A_DAY) == pytest.approx(0.6544964, rel=1e-6)
+
+
+def test_a_portfolio_that_ignores_the_market_has_beta_and_alpha_zero():
+    # Both series have mean 0; the products of their deviations, 0.0001, -0.0001, -0.0001 and
+    # 0.0001, sum to 0: cov 0, beta 0. Alpha = (1 + mean(r))^252 - 1 = 1^252 - 1 = 0.
+    r = series([0.01, 0.01, -0.01, -0.01])
+    b = series([0.01, -0.01, 0.01, -0.01])
+    assert metrics.beta(r, b) == pytest.approx(0.0, abs=1e-12)
+    assert metrics.alpha(r, b) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_beta_and_alpha_are_undefined_against_a_constant_benchmark():
+    # A benchmark earning 10 % every session has no variance: beta = cov / var is 0 / 0.
+    # numpy's var([0.1, 0.1, 0.1], ddof=1) is 2.9e-34, not 0 (the mean rounds), which gave a
+    # beta and an alpha of 0.0 that looked like real answers.
+    r, steady = series([0.01, -0.02, 0.03]), series([0.1, 0.1, 0.1])
+    assert np.isnan(metrics.beta(r, steady))
+    assert np.isnan(metrics.alpha(r, steady))
+    relative = metrics.relative(r, steady)
+    assert np.isnan(relative["beta"]) and np.isnan(relative["alpha"])
+
+
+def test_a_constant_return_has_no_volatility_and_no_sharpe_ratio():
+    # 0.3 % every session: no deviation at all. numpy's std of it is 5.3e-19, which made
+    # Sharpe = 0.003 / 5.3e-19 x sqrt(252) = 9e16.
+    steady = series([0.003, 0.003, 0.003])
+    assert metrics.annual_volatility(steady) == 0.0
+    assert np.isnan(metrics.sharpe(steady))

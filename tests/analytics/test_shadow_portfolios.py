@@ -85,3 +85,16 @@ def test_shadow_dividends_follow_money_added_and_nothing_is_held_before_the_firs
     # Day one's dividend went to whoever held A before the money came: none of it here.
     # 100 shares on day one and two; 525 more buys 50 at 10.5 on day three: 150 x 0.50 = 75.
     assert column(earned, "A") == pytest.approx([0.0, 0.0, 0.0, 75.0, 0.0])
+
+
+def test_shadow_dividends_after_a_withdrawal_and_a_deposit_on_the_ex_date():
+    index = total_return_index(CLOSES, DIVIDENDS)
+    flows = pd.Series([1000.0, 0.0, -315.0, 500.0, 0.0], index=SESSIONS)
+    earned = shadow_dividends(flows, CLOSES, DIVIDENDS, index)
+    # A's TR is 1, 1.05, 1.05, 1.05, 1.155. Units: 1000 / 1 = 1000; the withdrawal sells
+    # 315 / 1.05 = 300 of them on the third session, leaving 700, worth 700 x 1.05 = 735, which
+    # is 735 / 10.5 = 70 shares. The ex-date pays those 70 shares 0.50: 35. The 500 deposited
+    # on the ex-date lands at its close and earns none of that day's dividend.
+    assert column(earned, "A") == pytest.approx([0.0, 0.0, 0.0, 35.0, 0.0], abs=1e-9)
+    # B pays nothing, whatever is held of it.
+    assert column(earned, "B") == [0.0] * 5
