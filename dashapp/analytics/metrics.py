@@ -3,8 +3,9 @@
 Conventions for every function: 252 sessions a year; standard deviations are sample (ddof=1);
 `risk_free` is an annual rate turned into a daily one as (1 + rf)^(1/252) - 1; NaN returns
 (sessions before any money was in) are dropped first. A metric that cannot be computed (too
-few sessions, zero variance) is NaN, never 0; a series has zero variance when all its values
-are equal, decided exactly rather than by numpy's rounded variance.
+few sessions, zero variance) is NaN, never 0. A series has zero variance when its values lie
+within ROUNDING of each other (max - min <= 1e-12 a day), not when numpy's variance, which
+carries the rounding of its mean and of the returns themselves, happens to come out 0.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import numpy as np
 import pandas as pd
 
 SESSIONS_PER_YEAR = 252
+# Daily returns this close are one return computed two ways (a portfolio holding exactly its
+# benchmark differs from it by ~1e-16). Real differences are far larger: a 0.03 % annual fee is
+# 1.2e-6 a day.
+ROUNDING = 1e-12
 # The stand-alone metrics take a Series or the plain array of one (as `summary` passes it).
 Returns = pd.Series | np.ndarray
 
@@ -96,10 +101,11 @@ def _sample_std(values: np.ndarray) -> float:
 
 
 def _constant(values: np.ndarray) -> bool:
-    """Whether every value equals the first. numpy's two-pass variance of such a series is not
-    always 0: the mean of n copies of 0.1 rounds, leaving ~3e-34, and a ratio over that
-    variance would look like a real number (a beta of 0, a Sharpe ratio of 1e17)."""
-    return bool((values == values[0]).all())
+    """Whether the values lie within ROUNDING of each other. numpy's variance of such a series
+    is not 0 (var([0.1, 0.1, 0.1]) is 2.9e-34: the mean rounds), and a ratio over it would look
+    like a real number: a beta of 0, a Sharpe ratio of 1e17, an information ratio of -0.15 for
+    a portfolio that is its benchmark."""
+    return bool(np.ptp(values) <= ROUNDING)
 
 
 def _aligned(returns: pd.Series, benchmark: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -131,12 +137,12 @@ def correlation(returns: pd.Series, benchmark: pd.Series) -> float:
 
 
 def tracking_error(returns: pd.Series, benchmark: pd.Series) -> float:
-    """std(r - b, ddof=1) x sqrt(252)."""
+    """std(r - b, ddof=1) x sqrt(252); 0 when r - b is constant (see ROUNDING)."""
     return _tracking_error(*_aligned(returns, benchmark))
 
 
 def information_ratio(returns: pd.Series, benchmark: pd.Series) -> float:
-    """mean(r - b) x 252 / tracking error."""
+    """mean(r - b) x 252 / tracking error; NaN when the tracking error is 0."""
     return _information_ratio(*_aligned(returns, benchmark))
 
 

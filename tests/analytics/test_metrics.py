@@ -307,3 +307,23 @@ def test_a_constant_return_has_no_volatility_and_no_sharpe_ratio():
     steady = series([0.003, 0.003, 0.003])
     assert metrics.annual_volatility(steady) == 0.0
     assert np.isnan(metrics.sharpe(steady))
+
+
+def test_a_portfolio_that_is_its_benchmark_up_to_rounding_has_no_information_ratio():
+    # The same three returns, two of them off in the last bit (as a portfolio that holds exactly
+    # its benchmark comes out): r - b is 1.7e-18, 3.5e-18 and 0, rounding, not tracking. Over
+    # that, the information ratio came out -3.46.
+    b = series([0.01, -0.02, 0.03])
+    r = series([0.010000000000000002, -0.020000000000000004, 0.03])
+    assert metrics.tracking_error(r, b) == 0.0
+    assert np.isnan(metrics.information_ratio(r, b))
+    assert metrics.beta(r, b) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_a_constant_fee_is_no_tracking_error():
+    # r = b - 0.0001 % every session: r - b is the same every day (-1e-6, up to rounding), so
+    # the tracking error is 0 and mean(r - b) x 252 / 0 has no value. It came out -7.9e12.
+    b = series([0.01, -0.02, 0.03])
+    r = series([0.009999, -0.020001, 0.029999])
+    assert metrics.tracking_error(r, b) == 0.0
+    assert np.isnan(metrics.information_ratio(r, b))

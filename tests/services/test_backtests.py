@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from datetime import date, timedelta
 
@@ -53,16 +52,25 @@ def test_buy_and_hold_at_the_close_buys_whole_shares_and_holds(prices):
         custom(ticker="AMZN", strategy="buy_and_hold", cash=10_000, fill="close")
     )
     result = run_backtest(prices, request, fetch=False)
+    # The demo's AMZN closed at 183.61982887 on 2024-06-03 and at 215.63598119 on 2024-11-29.
     closes = bars_of(prices, "AMZN")["close"]
-    shares = math.floor(10_000 / closes.iloc[0])
-    left = 10_000 - shares * closes.iloc[0]
+    assert [closes.iloc[0], closes.iloc[-1]] == pytest.approx([183.61982887, 215.63598119])
+    # 10,000 / 183.61982887 = 54.46: 54 whole shares cost 54 x 183.61982887 = 9,915.47076 and
+    # leave 84.52924 in cash; at the last close 84.52924 + 54 x 215.63598119 = 11,728.87223.
     series = result["series"]
     assert series["dates"][0] == "2024-06-03" and series["dates"][-1] == "2024-11-29"
-    assert series["strategy"][-1] == pytest.approx(left + shares * closes.iloc[-1], abs=1e-6)
+    assert len(series["dates"]) == 126
+    assert series["strategy"][0] == pytest.approx(10_000.0)
+    assert series["strategy"][-1] == pytest.approx(11_728.87223, rel=1e-9)
     assert result["trades"][0]["ticker"] == "AMZN"
-    assert result["trades"][0]["size"] == shares
-    assert result["trades"][0]["entry_price"] == pytest.approx(closes.iloc[0])
-    assert result["metrics"]["strategy"]["invested"] == 10_000
+    assert result["trades"][0]["size"] == 54
+    assert result["trades"][0]["entry_price"] == pytest.approx(183.61982887, rel=1e-10)
+    strategy = result["metrics"]["strategy"]
+    assert strategy["invested"] == 10_000
+    # Total return 11,728.87223 / 10,000 - 1 = 0.172887222; 126 sessions make 125 daily
+    # returns, so CAGR = 1.172887222^(252 / 125) - 1 = 0.37917892.
+    assert strategy["total_return"] == pytest.approx(0.172887222, rel=1e-8)
+    assert strategy["cagr"] == pytest.approx(0.37917892, rel=1e-7)
     # The same question with the same asset: the buy-and-hold line is the strategy itself.
     assert series["buy_and_hold"] == series["strategy"]
     assert len(series["benchmark"]) == len(series["dates"])
@@ -420,16 +428,16 @@ def test_a_basket_held_is_the_sum_of_its_parts_held(prices):
             {"trade_date": START, "kind": "BUY", "ticker": "AAPL", "quantity": 20, "price": 1.0},
         ],
     )
-    last = prices.store.read_bars(["AMZN", "AAPL"], date(2024, 12, 4), date(2024, 12, 4))
-    value = dict(zip(last["ticker"], last["close"], strict=True))
-    total = 30 * value["AMZN"] + 20 * value["AAPL"]
-    weights = {"AAPL": 20 * value["AAPL"] / total, "AMZN": 30 * value["AMZN"] / total}
     basket = run_backtest(
         prices,
         parse_backtest_request(custom(portfolio_id=portfolio.id, strategy="buy_and_hold")),
         fetch=False,
     )
-    assert basket["subject"]["weights"] == pytest.approx(weights, abs=1e-12)
+    # Weighted by market value at the last stored closes (2024-12-04), AMZN 216.11194581 and
+    # AAPL 221.56089666: 30 x 216.11194581 = 6,483.35837 and 20 x 221.56089666 = 4,431.21793,
+    # of 10,914.57631 in all: AAPL 4,431.21793 / 10,914.57631 = 0.40599083, AMZN 0.59400917.
+    weights = basket["subject"]["weights"]
+    assert weights == pytest.approx({"AAPL": 0.40599083, "AMZN": 0.59400917}, abs=1e-8)
     parts = [
         run_backtest(
             prices,
