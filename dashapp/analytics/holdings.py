@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-KINDS = ("BUY", "SELL", "DIVIDEND", "SPLIT", "DEPOSIT", "WITHDRAWAL", "FEE")
+from dashapp.rules import KINDS
+
 _NEED_TICKER = ("BUY", "SELL", "SPLIT", "DIVIDEND")
 # A FEE may belong to a position or to the account; a ticker on a deposit means nothing.
 _POSITION_KINDS = (*_NEED_TICKER, "FEE")

@@ -6,7 +6,8 @@ from datetime import date
 
 import pandas as pd
 
-PERIODS = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX")
+from dashapp.rules import PERIODS
+
 _OFFSETS = {
     "1M": pd.DateOffset(months=1),
     "3M": pd.DateOffset(months=3),

@@ -23,9 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dashapp.analytics.holdings import KINDS
-from dashapp.analytics.periods import PERIODS
-from dashapp.market.freshness import STATES
+from dashapp.rules import KINDS, PERIODS, STATES
 from dashapp.services.performance import MAX_BENCHMARKS
 from dashapp.services.portfolios import MAX_NAME_LENGTH
 from dashapp.services.reports import GROUPINGS, METHODS

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from dashapp.market.calendar import MarketCalendar
 from dashapp.market.errors import failure_in_words
-
-FRESH = "fresh"
-CACHED = "cached"
-STALE = "stale"
-MISSING = "missing"
-STATES = (FRESH, CACHED, STALE, MISSING)
-EXCHANGE_TIMEZONE = ZoneInfo("America/New_York")
+from dashapp.rules import CACHED, EXCHANGE_TIMEZONE, FRESH, MISSING, STALE
 
 
 @dataclass(frozen=True)

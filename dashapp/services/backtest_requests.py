@@ -8,7 +8,6 @@ of a backtest's cache identity that comes from the question.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date
@@ -27,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from dashapp.analytics import backtest as engine
 from dashapp.analytics.periods import PERIODS
+from dashapp.rules import TICKER_PATTERN, TICKER_RULE
 from dashapp.services.input_errors import MAX_ID, first_invalid_input
 from dashapp.services.portfolios import InvalidInput
 
@@ -38,7 +38,6 @@ FREQUENCIES = engine.FREQUENCIES
 CONTRIBUTIONS = ("lump", "mine")
 SWEEP_METRICS = (*engine.SUMMARY_METRICS, "final_equity")
 PERIOD_CHOICES = (*PERIODS, "CUSTOM")
-TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 MIN_WINDOW, MAX_WINDOW = 2, 1000
 MAX_SWEEP_PAIRS = 20_000
 MAX_CASH = 1e12
@@ -91,7 +90,9 @@ def _ticker_text(raw: object) -> object:
     symbol = raw.strip().upper()
     if not TICKER_PATTERN.match(symbol):
         raise PydanticCustomError(
-            "ticker", "{symbol} is not a ticker symbol", {"symbol": repr(symbol[:20])}
+            "ticker",
+            "{symbol} is not a ticker symbol ({rule})",
+            {"symbol": repr(symbol[:20]), "rule": TICKER_RULE},
         )
     return symbol
 

@@ -32,11 +32,8 @@ from dashapp.analytics.performance import portfolio_series
 from dashapp.analytics.periods import UnknownPeriod, period_range
 from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import FIELDS, PriceMatrix, price_matrix
-from dashapp.services.backtest_requests import (
-    TICKER_PATTERN,
-    BacktestRequest,
-    canonical_request,
-)
+from dashapp.rules import TICKER_PATTERN, is_index, price_only_warning
+from dashapp.services.backtest_requests import BacktestRequest, canonical_request
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
     InvalidInput,
@@ -293,6 +290,7 @@ def _compute(
         if t in held and provenance[t]["state"] == "stale"
     ]
     warnings += [f"{t}: no current price, so it is left out of the basket" for t in plan.left_out]
+    warnings += [price_only_warning(t) for t in plan.tickers if t in held and is_index(t)]
     base = {
         "request": canonical_request(request),
         "subject": _subject(request, plan),
@@ -640,6 +638,7 @@ def _provenance(ctx: AppContext, tickers: list[str], bars: PriceMatrix) -> dict[
             "state": state.state,
             "reason": state.reason,
             "as_of": _iso(state.as_of),
+            "price_only": is_index(ticker),
         }
     return result
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,6 +29,7 @@ from dashapp.analytics.shadow_portfolios import (
 )
 from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import price_matrix
+from dashapp.rules import TICKER_PATTERN, is_index, price_only_warning
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
     InvalidInput,
@@ -46,7 +46,6 @@ DEFAULT_BENCHMARKS = ("SPY", "QQQ", "VTI")
 # never waits on a fetch.
 SUGGESTED_BENCHMARKS = (*DEFAULT_BENCHMARKS, "VOO", "IWM", "DIA", "VXUS", "BND", "AGG", "SCHD")
 MAX_BENCHMARKS = 10
-TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 GROWTH_BASE = 10_000.0
 CACHE_SECONDS = 7 * 24 * 3600
 Progress = Callable[[int, str], None]
@@ -168,7 +167,13 @@ def _compute(
     portfolio = get_portfolio(ctx, request.portfolio_id)
     freshness = ctx.store.history_freshness(tickers)
     provenance = {
-        ticker: {"state": f.state, "reason": f.reason, "source": f.source, "as_of": _iso(f.as_of)}
+        ticker: {
+            "state": f.state,
+            "reason": f.reason,
+            "source": f.source,
+            "as_of": _iso(f.as_of),
+            "price_only": is_index(ticker),
+        }
         for ticker, f in freshness.items()
     }
     empty = {
@@ -240,6 +245,7 @@ def _compute(
         for b in available
         if provenance.get(b, {}).get("state") == "stale"
     ]
+    warnings += [price_only_warning(b) for b in available if is_index(b)]
     bench_closes = closes[available].loc[start:end]
     bench_dividends = dividends[available].loc[start:end]
     index = total_return_index(bench_closes, bench_dividends)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,6 +20,7 @@ from dashapp.analytics.holdings import (
 )
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.demo import includes_demo_prices
+from dashapp.rules import CURRENCY_PATTERN
 from dashapp.services.context import AppContext
 from dashapp.services.views import note_viewed
 
@@ -45,8 +45,6 @@ HOLDING_COLUMNS = (
     "freshness_reason",
 )
 
-
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 MAX_NAME_LENGTH = 120
 
 

@@ -7,7 +7,7 @@ never half-applied. Field rules follow the conventions of `dashapp.analytics.hol
 - trade_date: YYYY-MM-DD, from 1900-01-01, not after today in New York (by the app's clock).
   A BUY or SELL must fall on an XNYS session; on a weekend or holiday it is refused with the
   session it would map to (the next one, when the order would have executed).
-- ticker: a Yahoo symbol, upper-cased, matching TICKER_PATTERN; required for BUY, SELL,
+- ticker: a Yahoo symbol, upper-cased, matching `rules.TICKER_PATTERN`; required for BUY, SELL,
   DIVIDEND and SPLIT. Whether the provider knows it is never checked here (that would block on
   the network): `ticker_status` reads the cache, `check_tickers` asks the provider in the
   background.
@@ -33,27 +33,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from dashapp.analytics.holdings import KINDS, InvalidTransaction, positions
+from dashapp.analytics.holdings import InvalidTransaction, positions
 from dashapp.db.models import Portfolio, PriceCoverage, Quote, Transaction
 from dashapp.market.calendar import MarketCalendar
+from dashapp.market.errors import UnknownTicker
+from dashapp.rules import (
+    CURRENCY_PATTERN,
+    EXCHANGE_TIMEZONE,
+    KINDS,
+    TICKER_PATTERN,
+    TICKER_RULE,
+)
+from dashapp.rules import LEDGER_FIELDS as FIELDS
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import PortfolioNotFound, bump_version
 
 TickerStatus = Literal["known", "unknown", "unchecked"]
-FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "currency", "note")
-TICKER_PATTERN = re.compile(r"^[A-Z0-9.^=-]{1,15}$")
 # re.ASCII: \d would also match digits such as "١٢٣" or "１", which float() then reads.
 NUMBER_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$", re.ASCII)
 THOUSANDS_PATTERN = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$", re.ASCII)
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
-EXCHANGE_TIMEZONE = ZoneInfo("America/New_York")
 EARLIEST_DATE = date(1900, 1, 1)
 MAX_AMOUNT = 1e12
 MAX_NOTE_LENGTH = 1000
@@ -283,7 +287,7 @@ def ticker_statuses(ctx: AppContext, tickers: Sequence[str]) -> dict[str, Ticker
         ).all()
     status: dict[str, TickerStatus] = dict.fromkeys(names, "unchecked")
     for ticker, last_date, last_error in coverage:
-        if last_error and last_error.startswith("UnknownTicker"):
+        if _failed_as_unknown(last_error):
             status[ticker] = "unknown"
         elif last_date is not None:
             status[ticker] = "known"
@@ -305,9 +309,15 @@ def check_tickers(ctx: AppContext, tickers: Sequence[str]) -> dict[str, TickerSt
     for ticker in report.fetched:
         status[ticker] = "known"
     for ticker, reason in report.errors.items():
-        if reason.startswith("UnknownTicker"):
+        if _failed_as_unknown(reason):
             status[ticker] = "unknown"
     return status
+
+
+def _failed_as_unknown(failure: str | None) -> bool:
+    """True when a failure the price store recorded ("<ErrorClass>: <detail>") was the
+    provider's UnknownTicker: compared with the exception class itself, not a copy of its name."""
+    return bool(failure) and failure.partition(":")[0].strip() == UnknownTicker.__name__
 
 
 # ----- validation: shared by the form, the import and accepted proposals ----------------------
@@ -546,7 +556,7 @@ def _parse_ticker(raw: str | None, kind: str, problems: list[tuple[str, str]]) -
         problems.append(
             (
                 "ticker",
-                f"'{text[:40]}' is not a ticker symbol (up to 15 of A-Z, 0-9 and . ^ = -)",
+                f"'{text[:40]}' is not a ticker symbol ({TICKER_RULE})",
             )
         )
         return None

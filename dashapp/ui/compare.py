@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashapp.rules import ticker_symbol
 from dashapp.services.context import AppContext
 from dashapp.services.performance import (
     DEFAULT_BENCHMARKS,
@@ -28,7 +29,6 @@ from dashapp.services.performance import (
     parse_request,
 )
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios
-from dashapp.services.upkeep import InvalidTicker, parse_ticker
 from dashapp.ui.components import field_label, money, period_buttons
 
 PERIOD_CHOICES = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX", "CUSTOM")
@@ -411,12 +411,10 @@ def split_tickers(text: str) -> tuple[list[str], list[str]]:
     for word in re.split(r"[,;\s]+", text.strip()):
         if not word:
             continue
-        try:
-            name = parse_ticker(word)
-        except InvalidTicker:
+        name = ticker_symbol(word)
+        if name is None:
             bad.append(word)
-            continue
-        if name not in names:
+        elif name not in names:
             names.append(name)
     return names, bad
 

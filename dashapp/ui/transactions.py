@@ -27,7 +27,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashapp.analytics.holdings import KINDS
+from dashapp.rules import KINDS
 from dashapp.services.context import AppContext
 from dashapp.services.corporate_actions import (
     Proposal,

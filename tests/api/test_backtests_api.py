@@ -8,6 +8,8 @@ from datetime import date
 import pytest
 
 from dashapp import context_of
+from dashapp.rules import price_only_warning
+from tests.indices import store_index
 
 REQUEST = {
     "ticker": "AAPL",
@@ -139,3 +141,14 @@ def test_an_unknown_portfolio_answers_404(client):
     response = client.post("/api/backtests", json={"portfolio_id": 999, "strategy": "rebalance"})
     assert response.status_code == 404
     assert response.get_json() == {"error": "portfolio 999 does not exist"}
+
+
+def test_a_backtest_against_an_index_says_prices_only(client, cached):
+    store_index(cached, "^GSPC", "SPY", date(2023, 6, 1), date(2024, 12, 4))
+    response = client.post("/api/backtests", json=REQUEST | {"benchmark": "^gspc"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["request"]["benchmark"] == "^GSPC"
+    assert len(body["series"]["benchmark"]) == len(body["series"]["dates"])
+    assert body["provenance"]["^GSPC"]["price_only"] is True
+    assert body["warnings"] == [price_only_warning("^GSPC")]

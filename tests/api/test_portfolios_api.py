@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pytest
 
 from dashapp import context_of
 from dashapp.db.models import Transaction
-from dashapp.market.freshness import STATES
+from dashapp.rules import STATES, price_only_warning
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import create_portfolio
+from tests.indices import store_index
 
 
 @pytest.fixture
@@ -108,6 +110,17 @@ def test_performance_returns_series_metrics_and_provenance(client, demo_id):
     assert set(body["metrics"]) == {"portfolio", "SPY", "QQQ"}
     assert body["metrics"]["QQQ"]["beta"] is not None
     assert body["provenance"]["SPY"]["state"] == "cached"
+
+
+def test_performance_against_an_index_says_prices_only(client, app, demo_id):
+    store_index(context_of(app), "^GSPC", "SPY", date(2023, 11, 1), date(2024, 12, 4))
+    response = client.get(f"/api/portfolios/{demo_id}/performance?benchmarks=%5EGSPC&period=1Y")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert list(body["series"]["benchmarks"]) == ["^GSPC"]
+    assert body["metrics"]["^GSPC"]["beta"] is not None
+    assert body["provenance"]["^GSPC"]["price_only"] is True
+    assert body["warnings"] == [price_only_warning("^GSPC")]
 
 
 def test_performance_with_custom_dates(client, demo_id):
