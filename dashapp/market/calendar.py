@@ -50,7 +50,7 @@ class MarketCalendar:
         return self._calendar.session_open(pd.Timestamp(day))
 
     def session_close(self, day: date) -> pd.Timestamp:
-        return self._calendar.session_close(pd.Timestamp(day))
+        return _session_close(self.name, day)
 
     def next_session(self, day: date) -> date:
         """The first session strictly after `day` (which need not be a session)."""
@@ -81,8 +81,7 @@ class MarketCalendar:
 
     def last_completed_session(self, now: datetime) -> date:
         """The latest session whose close is at or before `now`."""
-        close = self._calendar.previous_close(_minute(now) + pd.Timedelta(minutes=1))
-        return self._calendar.minute_to_session(close, "previous").date()
+        return _last_completed_session(self.name, _minute(now))
 
     def next_open(self, now: datetime) -> pd.Timestamp:
         return self._calendar.next_open(_minute(now))
@@ -96,3 +95,17 @@ def _minute(now: datetime) -> pd.Timestamp:
     stamp = pd.Timestamp(now)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.floor("min")
+
+
+# Freshness asks these for every ticker of every page; exchange_calendars takes ~0.2 ms a call.
+# The calendar never changes while the process runs, so an answer holds for good.
+@lru_cache(maxsize=16_384)
+def _session_close(name: str, day: date) -> pd.Timestamp:
+    return _exchange_calendar(name).session_close(pd.Timestamp(day))
+
+
+@lru_cache(maxsize=64)
+def _last_completed_session(name: str, minute: pd.Timestamp) -> date:
+    calendar = _exchange_calendar(name)
+    close = calendar.previous_close(minute + pd.Timedelta(minutes=1))
+    return calendar.minute_to_session(close, "previous").date()

@@ -14,12 +14,12 @@ import hashlib
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,13 @@ class CoverageRow:
     last_error: str | None
     consecutive_errors: int
     data_version: int
+
+
+# Pages ask for coverage several times per request: plain rows, not ORM objects, from a
+# statement built once (building it again each time cost more than running it).
+COVERAGE_QUERY = select(
+    *(getattr(PriceCoverage, column.name) for column in fields(CoverageRow))
+).where(PriceCoverage.ticker.in_(bindparam("tickers", expanding=True)))
 
 
 @dataclass
@@ -104,9 +111,9 @@ class PriceStore:
         names = normalize_tickers(tickers)
         if not names:
             return {}
-        with self.db.session() as session:
-            rows = session.scalars(select(PriceCoverage).where(PriceCoverage.ticker.in_(names)))
-            return {row.ticker: _coverage_row(row) for row in rows}
+        with self.db.engine.connect() as connection:
+            rows = connection.execute(COVERAGE_QUERY, {"tickers": names}).all()
+        return {row.ticker: CoverageRow(*row) for row in rows}
 
     def read_bars(self, tickers: Iterable[str], start: date, end: date) -> pd.DataFrame:
         """Stored bars of `tickers` from `start` to `end` inclusive, long form, sorted."""
@@ -644,17 +651,3 @@ def _valid_quote(quote: Quote) -> bool:
 
 def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
-
-
-def _coverage_row(row: PriceCoverage) -> CoverageRow:
-    return CoverageRow(
-        ticker=row.ticker,
-        first_date=row.first_date,
-        last_date=row.last_date,
-        split_basis=row.split_basis,
-        fetched_at=row.fetched_at,
-        source=row.source,
-        last_error=row.last_error,
-        consecutive_errors=row.consecutive_errors,
-        data_version=row.data_version,
-    )
