@@ -94,10 +94,13 @@ def _clean(returns: Returns) -> np.ndarray:
 
 
 def _sample_std(values: np.ndarray) -> float:
-    """std(x, ddof=1); see `_sample_var` for a constant series."""
+    """std(x, ddof=1), exactly 0 for a constant series (see `_constant`)."""
     if len(values) < 2:
         return np.nan
-    return 0.0 if _constant(values) else float(np.std(values, ddof=1))
+    deviation = float(np.std(values, ddof=1))
+    # Values within ROUNDING of each other have a deviation below ROUNDING too (at most the
+    # spread / sqrt(2)), so the spread is only measured when the deviation is that small.
+    return 0.0 if deviation <= ROUNDING and _constant(values) else deviation
 
 
 def _constant(values: np.ndarray) -> bool:
@@ -175,10 +178,11 @@ def _information_ratio(r: np.ndarray, b: np.ndarray) -> float:
 
 
 def _sample_var(values: np.ndarray) -> float:
-    """var(x, ddof=1), exactly 0 for a constant series (see `_constant`)."""
+    """var(x, ddof=1), exactly 0 for a constant series (see `_constant` and `_sample_std`)."""
     if len(values) < 2:
         return np.nan
-    return 0.0 if _constant(values) else float(np.var(values, ddof=1))
+    variance = float(np.var(values, ddof=1))
+    return 0.0 if variance <= ROUNDING**2 and _constant(values) else variance
 
 
 def summary(returns: pd.Series, risk_free: float = 0.0) -> dict[str, float]:
