@@ -12,9 +12,14 @@ after its levels:
 
 Each level runs headless locust for `--seconds` after all users have started (statistics are
 reset once they have), and prints one line:
-`stack=production users=N rps=... p50_ms=... p95_ms=... p99_ms=... errors=...`;
-`--detail` adds each endpoint's line below it. The machine's other work shows in the figures:
-quote them with the load they were taken under.
+`stack=production users=N rps=... p50_ms=... p95_ms=... p99_ms=... errors=... requests=...
+cpu_ms_per_request=... server_cores=... load1=...`;
+`--detail` adds each endpoint's line below it. The machine's other work shows in the latencies:
+quote them with the load they were taken under. `cpu_ms_per_request` (CPU time of every process
+of the stack over the measured seconds, divided by the requests answered in them) hardly moves
+with that load, so it is the figure to compare two versions by; `server_cores` is the same CPU
+time per second of the window (1.0 = one core busy), `load1` the machine's load average at the
+start of the level.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +45,32 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 LOAD_DATABASE = "stocktracker_load"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 START_SECONDS = 240
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A started stack: its address and the process sessions (one per started command)."""
+
+    url: str
+    sessions: tuple[int, ...]
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by every live process of the stack's sessions (Linux /proc),
+        with what their finished children used."""
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            # Fields after the parenthesised command name: state is 3rd, session 6th, utime 14th.
+            fields = stat.rpartition(")")[2].split()
+            if int(fields[3]) in self.sessions:
+                total += sum(int(value) for value in fields[11:15])
+        return total / CLOCK_TICKS
 
 
 def main() -> None:
@@ -63,13 +95,13 @@ def main() -> None:
     for stack in stacks:
         with tempfile.TemporaryDirectory(prefix=f"load-{stack}-") as workdir:
             starter = embedded if stack == "embedded" else production
-            with starter(arguments, Path(workdir)) as url:
+            with starter(arguments, Path(workdir)) as started_stack:
                 for users in levels:
-                    run_level(arguments, stack, url, users, Path(workdir))
+                    run_level(arguments, stack, started_stack, users, Path(workdir))
 
 
 def run_level(
-    arguments: argparse.Namespace, stack: str, url: str, users: int, workdir: Path
+    arguments: argparse.Namespace, stack: str, started_stack: Stack, users: int, workdir: Path
 ) -> None:
     prefix = workdir / f"level-{users}"
     spawn_rate = max(1, users // 5)  # everyone in within about 5 s
@@ -80,7 +112,7 @@ def run_level(
         str(LOCUSTFILE),
         "--headless",
         "--host",
-        url,
+        started_stack.url,
         "--users",
         str(users),
         "--spawn-rate",
@@ -96,15 +128,28 @@ def run_level(
         "--loglevel",
         "ERROR",
     ]
+    load1 = os.getloadavg()[0]
     with open(f"{prefix}.log", "wb") as log:
-        subprocess.run(command, cwd=ROOT, check=False, stdout=log, stderr=subprocess.STDOUT)
+        locust = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # The CPU window is the measured one: from the statistics' reset to the end of the run.
+        time.sleep(ramp)
+        cpu_before, window_start = started_stack.cpu_seconds(), time.monotonic()
+        time.sleep(arguments.seconds)
+        cpu_used = started_stack.cpu_seconds() - cpu_before
+        window = time.monotonic() - window_start
+        locust.wait()
     if not Path(f"{prefix}_stats.csv").exists():
         tail = Path(f"{prefix}.log").read_text(errors="replace").splitlines()[-15:]
         raise SystemExit("locust wrote no statistics:\n" + "\n".join(tail))
     with open(f"{prefix}_stats.csv", newline="") as stats:
         rows = list(csv.DictReader(stats))
     total = next(row for row in rows if row["Name"] == "Aggregated")
-    print(line(f"stack={stack} users={users}", total), flush=True)
+    answered = float(total["Requests/s"]) * window
+    cpu = (
+        f" cpu_ms_per_request={1000 * cpu_used / max(answered, 1):.1f}"
+        f" server_cores={cpu_used / window:.2f} load1={load1:.1f}"
+    )
+    print(line(f"stack={stack} users={users}", total) + cpu, flush=True)
     if arguments.detail:
         for row in rows:
             if row["Name"] != "Aggregated":
@@ -120,17 +165,17 @@ def line(label: str, row: dict[str, str]) -> str:
 
 
 @contextmanager
-def embedded(arguments: argparse.Namespace, workdir: Path) -> Iterator[str]:
+def embedded(arguments: argparse.Namespace, workdir: Path) -> Iterator[Stack]:
     port = free_port()
     env = base_env(workdir) | {"PORT": str(port)}
-    with started([arguments.python, "app.py", "--demo"], env, workdir / "app.log"):
+    with started([arguments.python, "app.py", "--demo"], env, workdir / "app.log") as app:
         url = f"http://127.0.0.1:{port}"
         wait_until_serving(url)
-        yield url
+        yield Stack(url, (app.pid,))
 
 
 @contextmanager
-def production(arguments: argparse.Namespace, workdir: Path) -> Iterator[str]:
+def production(arguments: argparse.Namespace, workdir: Path) -> Iterator[Stack]:
     port = free_port()
     database_url = f"{POSTGRES}/{LOAD_DATABASE}"
     fresh_stores(arguments.python, database_url)
@@ -163,12 +208,13 @@ def production(arguments: argparse.Namespace, workdir: Path) -> Iterator[str]:
     ]
     path_env = env | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     with (
-        started(["sh", "-c", f"exec {web}"], path_env, workdir / "web.log"),
-        started(worker, path_env, workdir / "worker.log"),
+        started(["sh", "-c", f"exec {web}"], path_env, workdir / "web.log") as web_process,
+        started(worker, path_env, workdir / "worker.log") as worker_process,
     ):
         url = f"http://127.0.0.1:{port}"
         wait_until_serving(url)
-        yield url
+        # PostgreSQL and Redis serve other users of the machine too: they are not counted.
+        yield Stack(url, (web_process.pid, worker_process.pid))
 
 
 def base_env(workdir: Path) -> dict[str, str]:
