@@ -41,7 +41,8 @@ def simulate(
     At each fill session, dividends and flows since the previous one are added to cash; then a
     long session invests all cash (or sells to cover negative cash) and a flat one sells all.
     `dividends_paid` and `flows_in` are cumulative sums per session. The arithmetic is written in
-    the same order as `_sweep_trades`, so a sweep cell equals the single run to the last bit."""
+    the same order as `sweep._sweep_trades`, so a sweep cell equals the single run to the last
+    bit."""
     commission, fee, whole = costs.commission, costs.fixed_fee, costs.whole_shares
     price_at = prices[sessions].tolist()
     paid_at = dividends_paid[sessions].tolist()
