@@ -1,4 +1,11 @@
-"""gunicorn reads this file from the working directory: Prometheus multiprocess housekeeping.
+"""gunicorn reads this file from the working directory: the deployment's once-only start-up,
+Prometheus multiprocess housekeeping and a stuck-request watchdog.
+
+on_starting runs in the master, before any worker exists: it configures logging and the metrics
+directory (inherited by the workers it forks), then publishes MARKET_DATA, migrates the schema
+under the migration lock and, in demo mode, seeds and warms the demo portfolio
+(services/deployment.py), so that workers only import the app. A dependency that cannot be
+used stops the master there with one line naming the setting.
 
 Every worker writes its metrics to files in one directory (settings.metrics_dir, exported as
 PROMETHEUS_MULTIPROC_DIR before prometheus_client is imported) and `/metrics` sums them.
@@ -20,28 +27,31 @@ from __future__ import annotations
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from dashapp.settings import Settings
+from app import cannot_start, configure_process, settings_from
+from dashapp.services.deployment import prepare_deployment
+from dashapp.settings import SettingsError
 from dashapp.telemetry import metrics
 
 
-def _metrics_dir() -> Path:
-    return metrics.configure(Settings.from_env().metrics_dir)
-
-
 def on_starting(server: Any) -> None:
-    for leftover in _metrics_dir().glob("*.db"):
+    settings = settings_from()
+    configure_process(settings)
+    for leftover in metrics.directory().glob("*.db"):
         pid = leftover.stem.rsplit("_", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
             leftover.unlink(missing_ok=True)
+    try:
+        prepare_deployment(settings)
+    except SettingsError as error:
+        cannot_start(error)
 
 
 def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid, str(_metrics_dir()))
+    multiprocess.mark_process_dead(worker.pid, str(metrics.directory()))
 
 
 def _alive(pid: int) -> bool:

@@ -188,7 +188,7 @@ def production(arguments: argparse.Namespace, workdir: Path) -> Iterator[Stack]:
     }
     # Seed and warm once, as `python app.py --demo` does at start, before any worker serves.
     subprocess.run(
-        [arguments.python, "-c", "import app"],
+        [arguments.python, "app.py", "--demo", "--prepare-only"],
         cwd=ROOT,
         env=env | {"STOCKTRACKER_DEMO": "1"},
         check=True,

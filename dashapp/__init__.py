@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from celery import Celery
@@ -42,14 +41,18 @@ def create_app(
     *,
     clock: Clock | None = None,
     provider: MarketDataProvider | None = None,
+    migrate: bool = True,
 ) -> Dash:
     """Build a Dash app with its Flask server, database, price store and callbacks.
 
     Nothing happens at import time; each call builds an independent app (tests build many).
+    `migrate=True` brings a fresh database to head (tests, benches). The deployed processes
+    pass False: their schema is migrated once per deployment (gunicorn's master, `python
+    app.py`, `python -m dashapp.db upgrade`), never by a web or Celery worker. Logging and
+    other process-wide settings belong to the entry points, not here.
     """
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
-    app_context = build_context(settings, clock=clock, provider=provider)
+    app_context = build_context(settings, clock=clock, provider=provider, migrate=migrate)
     server = Flask("dashapp")
     # Background-callback job handles are signed with this key: every worker must share it.
     server.secret_key = secret_key_of(settings)

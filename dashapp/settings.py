@@ -61,6 +61,9 @@ class Settings:
     database_statement_timeout_seconds: float = 10.0
     redis_timeout_seconds: float = 3.0
     cache_timeout_seconds: float = 5.0
+    # How long a Celery worker or the clock waits for the web's master (or `python -m
+    # dashapp.db upgrade`) to bring the schema to head before it gives up with a message.
+    schema_wait_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -136,6 +139,9 @@ class Settings:
             ),
             cache_timeout_seconds=_number(
                 env, "CACHE_TIMEOUT_SECONDS", 5.0, minimum=0.5, maximum=60.0
+            ),
+            schema_wait_seconds=_number(
+                env, "SCHEMA_WAIT_SECONDS", 120.0, minimum=0.0, maximum=3600.0
             ),
         )
         return replace(settings, **overrides) if overrides else settings

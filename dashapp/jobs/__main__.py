@@ -12,10 +12,11 @@ import signal
 import sys
 from types import FrameType
 
+from dashapp.db.migrate import SchemaNotReady
 from dashapp.jobs.clock import JobClock
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
-from dashapp.services.deployment import MarketDataMismatch, check_market_data
+from dashapp.services.deployment import MarketDataMismatch, join_deployment
 from dashapp.services.upkeep import JOBS, JobBusy, run_job
 from dashapp.settings import Settings, SettingsError
 from dashapp.telemetry import metrics
@@ -34,14 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     # Before anything counts: cache hits of this process join the web workers' on this host.
     metrics.configure(settings.metrics_dir)
     try:
-        ctx = build_context(settings)
+        # Never migrates: the web's gunicorn master or `python -m dashapp.db upgrade` does.
+        ctx = build_context(settings, migrate=False)
     except SettingsError as error:  # an unreachable database or Redis (StartupError)
         print(f"StockTracker jobs cannot start: {error}", file=sys.stderr)
         return 1
     try:
-        check_market_data(ctx, "clock" if arguments.run is None else "job")
-    except MarketDataMismatch as mismatch:
-        print(f"StockTracker jobs cannot start: {mismatch}", file=sys.stderr)
+        join_deployment(ctx, "clock" if arguments.run is None else "job", _warn)
+    except (SchemaNotReady, MarketDataMismatch) as reason:
+        print(f"StockTracker jobs cannot start: {reason}", file=sys.stderr)
         ctx.close()
         return 1
     cache_status.count_cache_use(ctx)
@@ -88,6 +90,10 @@ def run_once(ctx: AppContext, job: str) -> int:
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

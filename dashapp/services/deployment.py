@@ -1,5 +1,11 @@
-"""What the web processes publish so that a worker or clock of the same deployment can follow
-it: their market-data setting.
+"""What a deployment does once before it serves, and what its workers and clock check before
+they start.
+
+Once per deployment (`prepare_deployment`: gunicorn's master, `python app.py`): publish the
+market-data setting, bring the schema to head under the migration lock, and in demo mode seed
+and warm the demo portfolio. Web workers, Celery workers and the clock never migrate or seed;
+the workers and the clock wait for the schema and follow the published setting
+(`join_deployment`).
 
 A Celery worker or clock started without the web's MARKET_DATA would serve the site from
 another market (Yahoo for a demo site, or made-up prices for a real one) without a word. So
@@ -12,10 +18,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 import redis
 
-from dashapp.services.context import AppContext
+from dashapp.db.migrate import upgrade_to_head, wait_for_head
+from dashapp.services.context import AppContext, build_context
+from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from dashapp.settings import Settings
 
 PUBLISHED_KEY = "stocktracker:deployment:market_data"
 # A published setting is only a guard: Redis that does not answer must not hold a start-up.
@@ -26,6 +36,31 @@ log = logging.getLogger(__name__)
 
 class MarketDataMismatch(RuntimeError):
     """This process's MARKET_DATA differs from the one the web processes published."""
+
+
+def prepare_deployment(settings: Settings) -> None:
+    """Publish MARKET_DATA, migrate, and in demo mode seed and warm the demo portfolio.
+
+    Run once per start of a deployment, before any web worker serves. Idempotent, and safe when
+    two hosts start at once (the migration and the seeding each take a lock). Raises
+    StartupError (a SettingsError) when the database, Redis or the cache cannot be used.
+    """
+    ctx = build_context(settings, migrate=False)
+    try:
+        # Published before migrating: a worker that waited for the schema finds it published.
+        publish_market_data(ctx)
+        upgrade_to_head(ctx.db.engine, settings.instance_dir)
+        if settings.demo:
+            warm_demo_cache(ctx, seed_demo_portfolio(ctx))
+    finally:
+        ctx.close()
+
+
+def join_deployment(ctx: AppContext, process: str, say: Callable[[str], None]) -> None:
+    """Wait for the schema at head, then check MARKET_DATA against the web's: what a Celery
+    worker or the clock does before it starts. Raises SchemaNotReady or MarketDataMismatch."""
+    wait_for_head(ctx.db.engine, ctx.settings.schema_wait_seconds, say, process=process)
+    check_market_data(ctx, process)
 
 
 def publish_market_data(ctx: AppContext) -> None:

@@ -43,8 +43,8 @@ def shared(tmp_path, sqlite_url) -> dict[str, str]:
 
 
 def publish_as_web(env: dict[str, str]) -> None:
-    """What a gunicorn worker does when it imports app.py."""
-    web = run(["-c", "import app"], env)
+    """What gunicorn's master does before it forks its workers."""
+    web = run(["app.py", "--prepare-only"], env)
     assert web.returncode == 0, web.stderr
 
 

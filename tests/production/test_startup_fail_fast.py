@@ -100,9 +100,9 @@ def test_app_with_unreachable_redis_stops_with_one_line(tmp_path, baseline, faul
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
-def test_gunicorn_with_unreachable_database_stops_instead_of_respawning(tmp_path, baseline):
-    """The worker's one line, and the master exits (it would otherwise start workers that
-    fail forever); gunicorn's own log goes to its file."""
+def test_gunicorn_with_unreachable_database_stops_before_any_worker(tmp_path, baseline):
+    """The master's one line, from its start-up (gunicorn.conf.py: it migrates before it forks),
+    and no worker is started to fail forever; gunicorn's own log goes to its file."""
     dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
     command = [
         *(sys.executable, "-m", "gunicorn", "app:server", "--workers", "1"),
@@ -115,7 +115,8 @@ def test_gunicorn_with_unreachable_database_stops_instead_of_respawning(tmp_path
         f'(connection failed: connection to server at "127.0.0.1", port '
         f"{dead.rsplit(':', 1)[1].split('/')[0]} failed: Connection refused)"
     ]
-    assert "Worker failed to boot" in (tmp_path / "error.log").read_text()
+    assert status == 3
+    assert "Booting worker" not in (tmp_path / "error.log").read_text()
     assert elapsed < baseline + DEPENDENCY_SECONDS + 5, (elapsed, baseline)
 
 
