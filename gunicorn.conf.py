@@ -5,7 +5,8 @@ on_starting runs in the master, before any worker exists: it configures logging 
 directory (inherited by the workers it forks), then publishes MARKET_DATA, migrates the schema
 under the migration lock and, in demo mode, seeds and warms the demo portfolio
 (services/deployment.py), so that workers only import the app. A dependency that cannot be
-used stops the master there with one line naming the setting.
+used stops the master there with one line naming the setting. on_reload (SIGHUP) prepares
+again for the code it is about to start, and logs a failure instead of stopping.
 
 Every worker writes its metrics to files in one directory (settings.metrics_dir, exported as
 PROMETHEUS_MULTIPROC_DIR before prometheus_client is imported) and `/metrics` sums them.
@@ -46,6 +47,16 @@ def on_starting(server: Any) -> None:
         prepare_deployment(settings)
     except SettingsError as error:
         cannot_start(error)
+
+
+def on_reload(server: Any) -> None:
+    """SIGHUP starts workers of the code now on disk, which may bring migrations: run them
+    first. A failure (a dependency down, a migration that fails) is logged with its cause,
+    and the master goes on: stopping it would end the service the old workers still give."""
+    try:
+        prepare_deployment(settings_from())
+    except Exception:
+        server.log.exception("StockTracker could not prepare the reloaded code")
 
 
 def child_exit(server: Any, worker: Any) -> None:
