@@ -22,6 +22,7 @@ from dashapp.api.models import (
     TransactionBody,
 )
 from dashapp.api.validation import json_body, path_id, query
+from dashapp.services.comparison import compare, parse_request
 from dashapp.services.context import AppContext
 from dashapp.services.corporate_actions import (
     ProposalNotFound,
@@ -36,7 +37,6 @@ from dashapp.services.ledger_export import (
     transaction_json,
 )
 from dashapp.services.ledger_import import ImportTooLarge, import_transactions, preview_import
-from dashapp.services.performance import compare, parse_request
 from dashapp.services.portfolios import (
     InvalidInput,
     PortfolioNotFound,

@@ -10,6 +10,11 @@ Results are cached in the shared diskcache under sha256(canonical request, resol
 portfolio version and weights) plus the price-data version of every ticker used, not a TTL: a
 repeat is a cache read, a new bar makes a new key. A diskcache lock makes concurrent identical
 requests compute once. Only complete results (no ticker without prices) are cached.
+
+One question, one call: `answer` says `Ready(result)` (cached, or every price stored, so
+computed now) or `NeedsFetch(plan)` (background work: `run_backtest` with `fetch`). A request
+plans itself once (`plan_backtest`: the portfolio's ledger read once, weights, window, flows)
+and works out its key once; everything below takes them as arguments.
 """
 
 from __future__ import annotations
@@ -33,15 +38,15 @@ from dashapp.analytics.periods import UnknownPeriod, period_range
 from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import FIELDS, PriceMatrix, price_matrix
 from dashapp.rules import TICKER_PATTERN, is_index, price_only_warning
+from dashapp.services.answers import NeedsFetch, Ready
 from dashapp.services.backtest_requests import BacktestRequest, canonical_request
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
     InvalidInput,
+    Ledger,
     PortfolioSummary,
-    first_trade_date,
-    get_portfolio,
-    holdings_view,
-    transactions_frame,
+    holdings_of,
+    load_ledger,
 )
 from dashapp.services.result_cache import cached_or_computed
 
@@ -70,19 +75,20 @@ class BacktestPlan:
 
 
 def plan_backtest(ctx: AppContext, request: BacktestRequest) -> BacktestPlan:
-    """Resolve tickers, weights and the session window; raises PortfolioNotFound, InvalidInput."""
-    portfolio = None if request.portfolio_id is None else get_portfolio(ctx, request.portfolio_id)
+    """Resolve tickers, weights and the session window, reading the portfolio's ledger once;
+    raises PortfolioNotFound, InvalidInput."""
+    ledger = None if request.portfolio_id is None else load_ledger(ctx, request.portfolio_id)
     weights, left_out = None, []
     if request.ticker is not None:
         subject: tuple[str, ...] = (request.ticker,)
     else:
-        weights, left_out = basket_weights(ctx, request.portfolio_id)
+        weights, left_out = basket_weights(ctx, ledger)
         subject = tuple(weights)
     last_closed = ctx.calendar.last_completed_session(ctx.clock.now())
     end = min(request.end or last_closed, last_closed)
     first = EARLIEST_START
     if request.contributions == "mine":
-        first = first_trade_date(ctx, request.portfolio_id)
+        first = ledger.first_trade_date
         if first is None:
             raise InvalidInput("contributions", "the portfolio has no transactions")
     if request.period == "CUSTOM":
@@ -96,22 +102,22 @@ def plan_backtest(ctx: AppContext, request: BacktestRequest) -> BacktestPlan:
         raise InvalidInput("start", "the period holds no completed session")
     flows = None
     if request.contributions == "mine":
-        flows = my_contributions(ctx, request.portfolio_id, start, end)
+        flows = my_contributions(ctx, ledger, start, end)
     return BacktestPlan(
         tickers=list(dict.fromkeys((*subject, request.benchmark))),
         weights=weights,
         left_out=left_out,
         start=start,
         end=end,
-        portfolio=portfolio,
+        portfolio=None if ledger is None else ledger.portfolio,
         flows=flows,
     )
 
 
-def basket_weights(ctx: AppContext, portfolio_id: int) -> tuple[dict[str, float], list[str]]:
+def basket_weights(ctx: AppContext, ledger: Ledger) -> tuple[dict[str, float], list[str]]:
     """Open positions weighted by current market value (the dashboard's weights), summing to 1,
     and the open positions left out because they have no price."""
-    holdings = holdings_view(ctx, portfolio_id).holdings
+    holdings = holdings_of(ctx, ledger).holdings
     priced = holdings["market_value"].notna() & (holdings["market_value"] > 0)
     if not priced.any():
         raise InvalidInput("portfolio_id", "the portfolio holds nothing with a price")
@@ -120,13 +126,12 @@ def basket_weights(ctx: AppContext, portfolio_id: int) -> tuple[dict[str, float]
     return weights, sorted(holdings.loc[~priced, "ticker"])
 
 
-def my_contributions(ctx: AppContext, portfolio_id: int, start: date, end: date) -> pd.Series:
+def my_contributions(ctx: AppContext, loaded: Ledger, start: date, end: date) -> pd.Series:
     """The portfolio's external flows per session in [start, end] (analytics.performance's rule:
     deposits and withdrawals, or BUY/SELL net cash when the ledger tracks no cash). Flows before
     `start` count as put in on its first session: the money that was in by then."""
-    ledger = transactions_frame(ctx, portfolio_id)
-    first = first_trade_date(ctx, portfolio_id)
-    if ledger.empty or first is None:
+    ledger, first = loaded.frame, loaded.first_trade_date
+    if first is None:
         raise InvalidInput("contributions", "the portfolio has no transactions")
     sessions = ctx.calendar.sessions(min(first, start), end)
     window = sessions[sessions >= pd.Timestamp(start)]
@@ -161,10 +166,18 @@ def cached_backtest(ctx: AppContext, request: BacktestRequest) -> dict[str, Any]
     return ctx.cache.get(cache_key(ctx, request))
 
 
-def needs_fetch(ctx: AppContext, request: BacktestRequest) -> bool:
-    """True when answering would first have to fetch prices the cache lacks (a database read)."""
+def answer(ctx: AppContext, request: BacktestRequest) -> Ready | NeedsFetch:
+    """The backtest a page asks for: `Ready` from the cache, or computed now when every price is
+    stored (milliseconds); `NeedsFetch` when prices must be fetched first, which is background
+    work (`run_backtest` with `fetch`). Raises PortfolioNotFound, InvalidInput."""
     plan = plan_backtest(ctx, request)
-    return bool(ctx.store.tickers_with_gaps(plan.tickers, plan.start, plan.end))
+    key = cache_key(ctx, request, plan)
+    hit = ctx.cache.get(key)
+    if hit is not None:
+        return Ready(hit)
+    if ctx.store.tickers_with_gaps(plan.tickers, plan.start, plan.end):
+        return NeedsFetch(plan)
+    return Ready(_answered(ctx, request, plan, key, _silent))
 
 
 def run_backtest(
@@ -179,14 +192,23 @@ def run_backtest(
     With `fetch` (background work) missing prices are filled first; without it (a request) only
     cached prices are used, and a ticker without any is named in `missing` and `warnings`.
     """
-    report = progress or (lambda percent, stage: None)
+    report = progress or _silent
     report(5, "reading the request")
     plan = plan_backtest(ctx, request)
     if fetch:
         report(15, "fetching missing prices")
         ctx.store.fill(plan.tickers, plan.start, plan.end)
-    key = cache_key(ctx, request, plan)
+    # Keyed after the fill: the key names the prices the result is computed from.
+    return _answered(ctx, request, plan, cache_key(ctx, request, plan), report)
 
+
+def _silent(percent: int, stage: str) -> None:
+    """No progress to report: a request computing at once."""
+
+
+def _answered(
+    ctx: AppContext, request: BacktestRequest, plan: BacktestPlan, key: str, report: Progress
+) -> dict[str, Any]:
     def computed() -> dict[str, Any]:
         report(40, "computing")
         result = _compute(ctx, request, plan, report)
@@ -197,10 +219,7 @@ def run_backtest(
     hit, fresh = cached_or_computed(
         ctx, key, computed, expire=CACHE_SECONDS, keep=lambda result: not result["missing"]
     )
-    if not fresh:
-        report(90, "from cache")
-        return hit
-    report(90, "drawing")
+    report(90, "drawing" if fresh else "from cache")
     return hit
 
 

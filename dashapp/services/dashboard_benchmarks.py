@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from dashapp.db.models import Portfolio
+from dashapp.rules import TICKER_PATTERN
+from dashapp.services.comparison import MAX_BENCHMARKS
 from dashapp.services.context import AppContext
-from dashapp.services.performance import MAX_BENCHMARKS, TICKER_PATTERN
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound
 
 DEFAULT_DASHBOARD_BENCHMARKS = ("SPY",)

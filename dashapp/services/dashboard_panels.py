@@ -1,7 +1,7 @@
 """The dashboard's benchmark panel: the portfolio's value against the same cash flows put into
 each chosen ETF (its shadow portfolios), over a named period.
 
-It is the comparison of services/performance.py cut down to what the panel draws, cached in the
+It is the comparison of services/comparison.py cut down to what the panel draws, cached in the
 read-model cache under the comparison's own key (portfolio version, benchmarks, period, the
 price-data version of every ticker involved, today's date): a repeat view is one cache read.
 """
@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashapp.services import read_models
-from dashapp.services.context import AppContext
-from dashapp.services.performance import (
+from dashapp.services.comparison import (
     ComparisonRequest,
     Progress,
     cache_key,
     compare,
 )
+from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, get_portfolio
 
 PANEL_PERIODS = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX")

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.demo import DemoMarket
+from dashapp.services.comparison import DEFAULT_BENCHMARKS
 from dashapp.services.context import AppContext
-from dashapp.services.performance import DEFAULT_BENCHMARKS
 from dashapp.services.portfolios import first_trade_date, held_tickers
 
 DEMO_PORTFOLIO_NAME = "Demo portfolio"

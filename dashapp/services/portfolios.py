@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 import pandas as pd
 from sqlalchemy import delete, func, select, update
@@ -70,6 +71,48 @@ class PortfolioSummary:
     base_currency: str
     version: int
     transaction_count: int = 0
+
+
+class Ledger:
+    """A portfolio and its transactions, each read at most once per request and only when asked:
+    the held tickers and the first trade date in one small statement (a cached comparison needs
+    no more), the transactions themselves (`frame`, the analytics layout) when a computation
+    needs them, and then the tickers and the date follow from them without another read."""
+
+    def __init__(self, ctx: AppContext, portfolio: PortfolioSummary) -> None:
+        self._ctx = ctx
+        self.portfolio = portfolio
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return transactions_frame(self._ctx, self.portfolio.id)
+
+    @property
+    def tickers(self) -> list[str]:
+        """Every ticker that appears in the ledger, sorted."""
+        return self._outline[0]
+
+    @property
+    def first_trade_date(self) -> date | None:
+        return self._outline[1]
+
+    @cached_property
+    def _outline(self) -> tuple[list[str], date | None]:
+        if "frame" in self.__dict__:
+            if self.frame.empty:
+                return [], None
+            return sorted(set(self.frame["ticker"].dropna())), self.frame["trade_date"].iloc[
+                0
+            ].date()
+        query = (
+            select(Transaction.ticker, func.min(Transaction.trade_date))
+            .where(Transaction.portfolio_id == self.portfolio.id)
+            .group_by(Transaction.ticker)
+        )
+        with self._ctx.db.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        firsts = [first for _, first in rows]
+        return sorted(t for t, _ in rows if t is not None), min(firsts) if firsts else None
 
 
 @dataclass(frozen=True)
@@ -163,6 +206,12 @@ def get_portfolio(ctx: AppContext, portfolio_id: int) -> PortfolioSummary:
         return _summary(portfolio)
 
 
+def load_ledger(ctx: AppContext, portfolio_id: int) -> Ledger:
+    """The portfolio (one statement), its transactions read when first asked for; raises
+    PortfolioNotFound."""
+    return Ledger(ctx, get_portfolio(ctx, portfolio_id))
+
+
 def transactions_frame(ctx: AppContext, portfolio_id: int) -> pd.DataFrame:
     """The portfolio's ledger as a DataFrame in the column layout analytics expects."""
     query = (
@@ -199,8 +248,12 @@ def holdings_view(ctx: AppContext, portfolio_id: int) -> HoldingsView:
 
     Reads the database only: no provider call happens here.
     """
-    portfolio = get_portfolio(ctx, portfolio_id)
-    ledger = transactions_frame(ctx, portfolio_id)
+    return holdings_of(ctx, load_ledger(ctx, portfolio_id))
+
+
+def holdings_of(ctx: AppContext, loaded: Ledger) -> HoldingsView:
+    """`holdings_view` of a ledger the caller has read already."""
+    portfolio, ledger = loaded.portfolio, loaded.frame
     every_position = positions(ledger)
     held = open_positions(every_position)
     note_viewed(ctx, held.index)

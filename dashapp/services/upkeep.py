@@ -24,8 +24,8 @@ from dashapp.db.models import JobRun, PriceBar, PriceCoverage, Transaction
 from dashapp.db.models import Quote as QuoteRow
 from dashapp.market.price_store import FillReport, normalize_tickers
 from dashapp.services.backtests import warm_default_backtests
+from dashapp.services.comparison import SUGGESTED_BENCHMARKS
 from dashapp.services.context import AppContext
-from dashapp.services.performance import SUGGESTED_BENCHMARKS
 from dashapp.services.views import last_viewed
 
 # One batch quote carries 50 symbols; fills go in batches of the same size to report progress.

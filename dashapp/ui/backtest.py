@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashapp.services.answers import Ready
 from dashapp.services.backtest_requests import (
     BASKET_STRATEGIES,
     PERIOD_CHOICES,
@@ -25,12 +26,7 @@ from dashapp.services.backtest_requests import (
     TICKER_STRATEGIES,
     parse_backtest_request,
 )
-from dashapp.services.backtests import (
-    LOWER_IS_BETTER,
-    cached_backtest,
-    needs_fetch,
-    run_backtest,
-)
+from dashapp.services.backtests import LOWER_IS_BETTER, answer, run_backtest
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios
 from dashapp.ui.components import field_label, period_buttons
@@ -549,17 +545,13 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             return CLEARED, no_update, invalid(InvalidInput(blank, f"enter a number{whole}"))
         raw = form_request(form)
         try:
-            request = parse_backtest_request(raw)
-            cached = cached_backtest(app_context, request)
-            if cached is not None:
-                return cached, no_update, summary(cached)
-            if not needs_fetch(app_context, request):
-                result = run_backtest(app_context, request, fetch=False)
-                return result, no_update, summary(result)
+            answered = answer(app_context, parse_backtest_request(raw))
         except InvalidInput as error:
             return CLEARED, no_update, invalid(error)
         except PortfolioNotFound:
             return None, no_update, "This portfolio no longer exists."
+        if isinstance(answered, Ready):
+            return answered.result, no_update, summary(answered.result)
         return COMPUTING, raw, "Fetching prices and computing in the background…"
 
     @app.callback(

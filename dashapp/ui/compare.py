@@ -18,16 +18,16 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashapp.rules import ticker_symbol
-from dashapp.services.context import AppContext
-from dashapp.services.performance import (
+from dashapp.services.answers import Ready
+from dashapp.services.comparison import (
     DEFAULT_BENCHMARKS,
     SUGGESTED_BENCHMARKS,
-    cached_comparison,
+    answer,
     compare,
     explain,
-    needs_fetch,
     parse_request,
 )
+from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios
 from dashapp.ui.components import field_label, money, period_buttons
 
@@ -289,12 +289,12 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Input("compare-dates", "end_date"),
     )
     def ask(_clicks, portfolio_id, period, benchmarks, start, end):
-        """Answer from the cache when the same question was answered with the same prices."""
+        """Answer from the cache, or at once when every price is stored; else start a job."""
         if portfolio_id is None:
             return None, no_update, "Create a portfolio first."
         try:
             request = parse_request(int(portfolio_id), benchmarks, period, start, end)
-            cached = cached_comparison(app_context, request)
+            answered = answer(app_context, request)
         except InvalidInput as error:
             # The chart must not go on showing the last answer under controls that now ask
             # something else.
@@ -306,12 +306,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             )
         except PortfolioNotFound:
             return None, no_update, "This portfolio no longer exists."
-        if cached is not None:
-            return cached, no_update, _warnings(cached)
-        if not needs_fetch(app_context, request):
-            # Every price is at hand: computing takes a fraction of a second, so do it now.
-            result = compare(app_context, request, fetch=False)
-            return result, no_update, _warnings(result)
+        if isinstance(answered, Ready):
+            return answered.result, no_update, _warnings(answered.result)
         job = {
             "portfolio_id": request.portfolio_id,
             "benchmarks": list(request.benchmarks),

@@ -24,6 +24,7 @@ from dash.exceptions import PreventUpdate
 from plotly.io.json import to_json_plotly
 
 from dashapp.services.cache_status import failures_by_reason
+from dashapp.services.comparison import SUGGESTED_BENCHMARKS
 from dashapp.services.context import AppContext
 from dashapp.services.dashboard import (
     DashboardPage,
@@ -34,7 +35,6 @@ from dashapp.services.dashboard import (
 )
 from dashapp.services.dashboard_panels import PANEL_PERIODS, BenchmarkPanel, benchmark_panel
 from dashapp.services.demo import seed_demo_portfolio
-from dashapp.services.performance import SUGGESTED_BENCHMARKS
 from dashapp.services.portfolios import (
     HoldingsView,
     InvalidInput,

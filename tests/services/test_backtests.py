@@ -12,16 +12,22 @@ from sqlalchemy import select, update
 from dashapp.analytics import backtest as engine
 from dashapp.db.models import PriceBar, PriceCoverage, Transaction
 from dashapp.services import backtests
+from dashapp.services.answers import NeedsFetch, Ready
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.backtests import (
+    answer,
     cache_key,
     cached_backtest,
-    needs_fetch,
     run_backtest,
     warm_default_backtests,
 )
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
-from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, create_portfolio
+from dashapp.services.portfolios import (
+    InvalidInput,
+    PortfolioNotFound,
+    create_portfolio,
+    load_ledger,
+)
 
 START, END = date(2024, 6, 3), date(2024, 11, 29)
 
@@ -129,7 +135,7 @@ def test_a_new_session_fetched_after_the_close_invalidates_the_period(prices):
     first = run_backtest(prices, request, fetch=False)
     assert first["end"] == "2024-12-04"
     prices.clock.advance(timedelta(days=1))  # 2024-12-05 evening: a new bar is due
-    assert needs_fetch(prices, request)
+    assert isinstance(answer(prices, request), NeedsFetch)
     assert cached_backtest(prices, request) is None
     second = run_backtest(prices, request, fetch=True)
     assert second["end"] == "2024-12-05"
@@ -151,7 +157,7 @@ def test_concurrent_identical_requests_compute_once(prices):
 
 def test_without_fetch_missing_prices_are_named_not_raised(app_context):
     request = parse_backtest_request(custom(ticker="NEWCO", benchmark="SPY"))
-    assert needs_fetch(app_context, request)
+    assert isinstance(answer(app_context, request), NeedsFetch)
     result = run_backtest(app_context, request, fetch=False)
     assert result["series"] is None
     assert result["missing"] == ["NEWCO", "SPY"]
@@ -167,7 +173,7 @@ def test_with_fetch_the_gaps_are_filled_first(app_context):
     seen = []
     result = run_backtest(app_context, request, fetch=True, progress=lambda p, s: seen.append(p))
     assert result["missing"] == [] and result["series"] is not None
-    assert not needs_fetch(app_context, request)
+    assert answer(app_context, request) == Ready(result)
     assert seen == sorted(seen) and seen[0] == 5 and seen[-1] == 90
 
 
@@ -228,7 +234,7 @@ def test_a_ledger_without_cash_contributes_what_its_trades_cost(prices):
             },
         ],
     )
-    flows = backtests.my_contributions(prices, portfolio.id, START, END)
+    flows = backtests.my_contributions(prices, load_ledger(prices, portfolio.id), START, END)
     # The January buy was in before the period starts: it counts on its first session.
     assert flows.to_dict() == {
         pd.Timestamp("2024-06-03"): 1_801.0,

@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
-from dashapp.services.performance import (
+from dashapp.services.comparison import (
     cache_key,
     cached_comparison,
     compare,
     explain,
     parse_request,
 )
+from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import InvalidInput, holdings_view
 
 

@@ -3,6 +3,11 @@
 A comparison is keyed by portfolio version, benchmarks, period and the price-data version of
 every ticker involved, and kept in the shared diskcache: a repeat view is a cache read, and any
 new transaction or price makes a new key. Concurrent requests for one key compute it once.
+
+One question, one call: `answer` says `Ready(result)` (cached, or every price at hand, so
+computed now) or `NeedsFetch(plan)` (background work must fetch first: `compare` with `fetch`).
+A request reads the portfolio and its ledger once (`ComparisonPlan`) and works out its cache
+key once; everything below takes them as arguments.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -30,14 +35,9 @@ from dashapp.analytics.shadow_portfolios import (
 from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import price_matrix
 from dashapp.rules import TICKER_PATTERN, is_index, price_only_warning
+from dashapp.services.answers import NeedsFetch, Ready
 from dashapp.services.context import AppContext
-from dashapp.services.portfolios import (
-    InvalidInput,
-    first_trade_date,
-    get_portfolio,
-    held_tickers,
-    transactions_frame,
-)
+from dashapp.services.portfolios import InvalidInput, Ledger, PortfolioSummary, load_ledger
 from dashapp.services.result_cache import cached_or_computed
 from dashapp.services.views import note_viewed
 
@@ -89,41 +89,46 @@ def parse_request(
     return ComparisonRequest(portfolio_id, cleaned, chosen, start_day, end_day)
 
 
-def comparison_tickers(ctx: AppContext, request: ComparisonRequest) -> list[str]:
-    return sorted({*held_tickers(ctx, request.portfolio_id), *request.benchmarks})
+@dataclass(frozen=True)
+class ComparisonPlan:
+    """A request resolved against the database once: the portfolio and its ledger, every ticker
+    involved (held and benchmarks, sorted), the first trade day and today."""
+
+    request: ComparisonRequest
+    ledger: Ledger = field(compare=False)
+    tickers: tuple[str, ...]
+    first: date | None
+    today: date
+
+    @property
+    def portfolio(self) -> PortfolioSummary:
+        return self.ledger.portfolio
 
 
-def cache_key(ctx: AppContext, request: ComparisonRequest) -> str:
-    portfolio = get_portfolio(ctx, request.portfolio_id)
-    prices = ctx.store.price_data_version(comparison_tickers(ctx, request))
-    today = ctx.clock.now().date()
-    raw = json.dumps(
-        [
-            portfolio.id,
-            portfolio.version,
-            request.benchmarks,
-            request.period,
-            str(request.start),
-            str(request.end),
-            prices,
-            str(today),
-        ]
+def plan_comparison(ctx: AppContext, request: ComparisonRequest) -> ComparisonPlan:
+    """Read the portfolio and its ledger (raises PortfolioNotFound)."""
+    ledger = load_ledger(ctx, request.portfolio_id)
+    return ComparisonPlan(
+        request=request,
+        ledger=ledger,
+        tickers=tuple(sorted({*ledger.tickers, *request.benchmarks})),
+        first=ledger.first_trade_date,
+        today=ctx.clock.now().date(),
     )
-    return "comparison:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def cached_comparison(ctx: AppContext, request: ComparisonRequest) -> dict[str, Any] | None:
-    """The finished comparison if this exact question was answered with these exact prices."""
-    return ctx.cache.get(cache_key(ctx, request))
-
-
-def needs_fetch(ctx: AppContext, request: ComparisonRequest) -> bool:
-    """True when answering would first have to fetch prices the cache lacks."""
-    first = first_trade_date(ctx, request.portfolio_id)
-    if first is None:
-        return False
-    tickers = comparison_tickers(ctx, request)
-    return bool(ctx.store.tickers_with_gaps(tickers, first, ctx.clock.now().date()))
+def answer(ctx: AppContext, request: ComparisonRequest) -> Ready | NeedsFetch:
+    """The comparison a page asks for: `Ready` from the cache, or computed now when every price
+    is stored (a fraction of a second); `NeedsFetch` when prices must be fetched first, which is
+    background work (`compare` with `fetch`)."""
+    plan = plan_comparison(ctx, request)
+    key = _key(ctx, plan)
+    hit = ctx.cache.get(key)
+    if hit is not None:
+        return Ready(hit)
+    if plan.first is not None and ctx.store.tickers_with_gaps(plan.tickers, plan.first, plan.today):
+        return NeedsFetch(plan)
+    return Ready(_answered(ctx, plan, key, _silent))
 
 
 def compare(
@@ -138,33 +143,64 @@ def compare(
     only what the cache holds is used and the provenance says what is stale or missing.
     """
     progress(5, "loading cached prices")
-    first = first_trade_date(ctx, request.portfolio_id)
-    today = ctx.clock.now().date()
-    tickers = comparison_tickers(ctx, request)
-    note_viewed(ctx, tickers)
-    if fetch and first is not None:
+    plan = plan_comparison(ctx, request)
+    if fetch and plan.first is not None:
         progress(15, "fetching missing prices")
-        ctx.store.fill(tickers, first, today)
-    key = cache_key(ctx, request)
+        ctx.store.fill(list(plan.tickers), plan.first, plan.today)
+    # Keyed after the fill: the key names the prices the answer is computed from.
+    return _answered(ctx, plan, _key(ctx, plan), progress)
+
+
+def cache_key(ctx: AppContext, request: ComparisonRequest) -> str:
+    """The key of this question's answer with the prices stored now."""
+    return _key(ctx, plan_comparison(ctx, request))
+
+
+def cached_comparison(ctx: AppContext, request: ComparisonRequest) -> dict[str, Any] | None:
+    """The finished comparison if this exact question was answered with these exact prices."""
+    return ctx.cache.get(cache_key(ctx, request))
+
+
+def _key(ctx: AppContext, plan: ComparisonPlan) -> str:
+    request, portfolio = plan.request, plan.portfolio
+    raw = json.dumps(
+        [
+            portfolio.id,
+            portfolio.version,
+            request.benchmarks,
+            request.period,
+            str(request.start),
+            str(request.end),
+            ctx.store.price_data_version(plan.tickers),
+            str(plan.today),
+        ]
+    )
+    return "comparison:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _silent(percent: int, stage: str) -> None:
+    """No progress to report: a request computing at once."""
+
+
+def _answered(
+    ctx: AppContext, plan: ComparisonPlan, key: str, progress: Progress
+) -> dict[str, Any]:
+    note_viewed(ctx, plan.tickers)
 
     def computed() -> dict[str, Any]:
         progress(50, "computing")
-        result = _compute(ctx, request, first, today, tickers)
+        result = _compute(ctx, plan)
         ctx.counters.add("comparisons_computed")
         return result
 
     hit, fresh = cached_or_computed(ctx, key, computed, expire=CACHE_SECONDS)
-    if not fresh:
-        progress(90, "from cache")
-        return hit
-    progress(90, "drawing")
+    progress(90, "drawing" if fresh else "from cache")
     return hit
 
 
-def _compute(
-    ctx: AppContext, request: ComparisonRequest, first: date | None, today: date, tickers: list[str]
-) -> dict[str, Any]:
-    portfolio = get_portfolio(ctx, request.portfolio_id)
+def _compute(ctx: AppContext, plan: ComparisonPlan) -> dict[str, Any]:
+    request, portfolio, first, today = plan.request, plan.portfolio, plan.first, plan.today
+    tickers = list(plan.tickers)
     freshness = ctx.store.history_freshness(tickers)
     provenance = {
         ticker: {
@@ -208,9 +244,9 @@ def _compute(
     sessions = sessions[sessions <= closes.index.max()]
     closes, dividends, splits = (frame.reindex(sessions) for frame in (closes, dividends, splits))
 
-    holdings = set(held_tickers(ctx, request.portfolio_id))
+    holdings = set(plan.ledger.tickers)
     held = [t for t in closes.columns if t in holdings]
-    whole = _portfolio_frame(ctx, portfolio, closes[held], splits[held])
+    whole = _portfolio_frame(ctx, plan.ledger, closes[held], splits[held])
     start, end = _window(request, whole, today)
     window = whole.loc[start:end]
     if len(window) < 2:
@@ -296,12 +332,13 @@ def _compute(
 
 
 def _portfolio_frame(
-    ctx: AppContext, portfolio: Any, closes: pd.DataFrame, splits: pd.DataFrame
+    ctx: AppContext, ledger: Ledger, closes: pd.DataFrame, splits: pd.DataFrame
 ) -> pd.DataFrame:
     """The portfolio's value, flows and returns over all its sessions. Every benchmark set and
     period of one ledger version reads the same frame, so it is kept in the shared cache under
     the ledger version, the held tickers' price-data version and the sessions."""
     sessions = closes.index
+    portfolio = ledger.portfolio
     raw = json.dumps(
         [
             portfolio.id,
@@ -316,8 +353,7 @@ def _portfolio_frame(
     key = "portfolio_series:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
     frame = ctx.cache.get(key)
     if frame is None:
-        ledger = transactions_frame(ctx, portfolio.id)
-        frame = portfolio_series(ledger, closes, splits).frame
+        frame = portfolio_series(ledger.frame, closes, splits).frame
         # Without the calendar's frequency: pickling its holiday list costs more than the frame.
         frame = frame.set_axis(pd.DatetimeIndex(frame.index.to_numpy()))
         ctx.cache.set(key, frame, expire=CACHE_SECONDS)
