@@ -12,6 +12,7 @@ from dashapp.api.backtests import backtest_blueprint
 from dashapp.api.openapi import openapi_blueprint
 from dashapp.api.portfolios import api_blueprint
 from dashapp.api.reports import reports_blueprint
+from dashapp.asset_caching import cache_versioned_files
 from dashapp.clock import Clock
 from dashapp.dash_errors import register_dash_client_errors
 from dashapp.http_cache import install_http_cache
@@ -31,6 +32,7 @@ from dashapp.telemetry.timing import (
 )
 from dashapp.ui import shell
 from dashapp.ui.background_jobs import PerRequestCeleryManager, ThreadedDiskcacheManager
+from dashapp.ui.first_paint import install_first_paint
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 CONTEXT_KEY = "stocktracker"
@@ -71,6 +73,7 @@ def create_app(
         update_title=None,
     )
     app.layout = lambda: shell.layout(app_context)
+    install_first_paint(app, app_context)
     shell.register_callbacks(app, app_context)
     # First, so that its hooks time every answer, those that other hooks cut short included.
     _install_telemetry(app, app_context)
@@ -81,6 +84,7 @@ def create_app(
     register_dash_client_errors(app)
     server.register_blueprint(reports_blueprint(app_context))
     install_http_cache(server, app_context)
+    cache_versioned_files(server)
     _register_component_libraries(app)
     return app
 

@@ -10,12 +10,15 @@ A background callback starts when its request store appears on the page: the lay
 later callback) puts the store into its slot only when there is work, so a page whose caches
 are warm sends no callback at all, not even one that would find nothing to do. The charts and
 those stores travel in the layout as data and are mounted right after the holdings (see
-MOUNT_AFTER_HOLDINGS), so loading Plotly never delays the numbers.
+MOUNT_AFTER_HOLDINGS), so loading Plotly never delays the numbers. Even before the renderer has
+this layout, the index page shows the same numbers as static HTML (ui/first_paint.py), which
+these components replace in place once drawn.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -69,6 +72,10 @@ GRID_FIELDS = (
 )
 DEFAULT_PERIOD = "1Y"
 ALLOCATION_CHOICES = {"holding": "By holding", "currency": "By currency"}
+ALLOCATION_NOTE = (
+    "Exchange and asset type are not stored for these instruments yet, so allocation shows "
+    "holdings and their ledger currency only."
+)
 # Plotly's 4.6 MB script takes the browser's main thread for a long moment once the first chart
 # mounts; mounted with the layout, it held back the holdings grid by about half (measured with
 # bench/browser_load.py). The charts' block (figures inside, no request) is therefore mounted by
@@ -211,8 +218,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         return (
             render_view(snapshot.holdings),
             _slot("refresh-request", request) if request else no_update,
-            _allocation_figure(snapshot, allocation_by),
-            _movers_figure(snapshot),
+            allocation_figure(snapshot, allocation_by),
+            movers_figure(snapshot),
             list(page.benchmarks),
             {},
         )
@@ -261,8 +268,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             render_view(snapshot.holdings),
             _refresh_message(errors),
             attempted,
-            _allocation_figure(snapshot, allocation_by),
-            _movers_figure(snapshot),
+            allocation_figure(snapshot, allocation_by),
+            movers_figure(snapshot),
         )
 
     @app.callback(
@@ -278,7 +285,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             snapshot = dashboard_snapshot(app_context, int(portfolio_id))
         except PortfolioNotFound:
             raise PreventUpdate from None
-        return _allocation_figure(snapshot, allocation_by)
+        return allocation_figure(snapshot, allocation_by)
 
     @app.callback(
         Output("benchmark-chart", "figure"),
@@ -386,59 +393,73 @@ def render_view(view: HoldingsView) -> html.Div:
     return html.Div([header, _summary_cards(view), _holdings_table(view)])
 
 
-def _summary_cards(view: HoldingsView) -> dbc.Row:
+@dataclass(frozen=True)
+class SummaryCard:
+    """One number above the holdings: its title, its text and the colour class of its sign."""
+
+    title: str
+    text: str
+    css_class: str
+    card_id: str
+
+
+def summary_cards(view: HoldingsView) -> list[SummaryCard]:
     totals = view.totals
     currency = view.portfolio.base_currency
-    missing = totals.get("missing_tickers") or []
-    note = (
-        html.Div(
-            f"Totals exclude {len(missing)} holding(s) without a price: {', '.join(missing)}",
-            className="small text-warning",
-            id="totals-note",
-        )
-        if missing
-        else None
-    )
     cards = [
-        ("Market value", money(totals["market_value"], currency), None, "card-market-value"),
-        (
-            "Day change",
-            money(totals["day_change"], currency, signed=True),
-            totals["day_change"],
-            "card-day-change",
-        ),
-        (
-            "Total gain",
-            money(totals["total_gain"], currency, signed=True),
-            totals["total_gain"],
-            "card-total-gain",
-        ),
-        (
-            "Unrealized gain",
-            money(totals["unrealized_gain"], currency, signed=True),
-            totals["unrealized_gain"],
-            "card-unrealized-gain",
-        ),
+        SummaryCard(
+            "Market value", money(totals["market_value"], currency), "", "card-market-value"
+        )
     ]
+    for title, key, card_id in (
+        ("Day change", "day_change", "card-day-change"),
+        ("Total gain", "total_gain", "card-total-gain"),
+        ("Unrealized gain", "unrealized_gain", "card-unrealized-gain"),
+    ):
+        value = totals[key]
+        cards.append(
+            SummaryCard(title, money(value, currency, signed=True), change_class(value), card_id)
+        )
     if totals.get("cash") is not None:
-        cards.append(("Cash", money(totals["cash"], currency), None, "card-cash"))
+        cards.append(SummaryCard("Cash", money(totals["cash"], currency), "", "card-cash"))
+    return cards
+
+
+def totals_note(view: HoldingsView) -> str | None:
+    """What the totals leave out, when some holding has no price."""
+    missing = view.totals.get("missing_tickers") or []
+    if not missing:
+        return None
+    return f"Totals exclude {len(missing)} holding(s) without a price: {', '.join(missing)}"
+
+
+def _summary_cards(view: HoldingsView) -> dbc.Row:
+    note = totals_note(view)
+    cards = summary_cards(view)
     return dbc.Row(
         [
             dbc.Col(
                 dbc.Card(
                     dbc.CardBody(
                         [
-                            html.Div(title, className="text-muted small"),
-                            html.Div(text, className=f"fs-4 {change_class(sign)}", id=card_id),
+                            html.Div(card.title, className="text-muted small"),
+                            html.Div(
+                                card.text, className=f"fs-4 {card.css_class}", id=card.card_id
+                            ),
                         ]
                     )
                 ),
                 md=12 // len(cards),
                 className="mb-2",
             )
-            for title, text, sign, card_id in cards
+            for card in cards
         ]
-        + [dbc.Col(note, md=12)],
+        + [
+            dbc.Col(
+                html.Div(note, className="small text-warning", id="totals-note") if note else None,
+                md=12,
+            )
+        ],
         className="mb-3",
     )
 
@@ -446,27 +467,10 @@ def _summary_cards(view: HoldingsView) -> dbc.Row:
 def _holdings_table(view: HoldingsView) -> dag.AgGrid:
     """One grid component with plain row data: a thousand holdings stay one small JSON payload,
     and the browser sorts, filters and virtualises the rows."""
-    rows = view.holdings.assign(
-        as_of=view.holdings["as_of"].map(timestamp),
-        fetched_at=view.holdings["fetched_at"].map(timestamp),
-        source=view.holdings["source"].fillna("none"),
-    )
-    rows["freshness_title"] = (
-        rows["freshness"]
-        + ": "
-        + rows["freshness_reason"]
-        + "\nas of "
-        + rows["as_of"]
-        + "\nfetched "
-        + rows["fetched_at"]
-        + "\nsource: "
-        + rows["source"]
-    )
-    records = rows[list(GRID_FIELDS)].astype(object).where(rows[list(GRID_FIELDS)].notna(), None)
     return dag.AgGrid(
         id="holdings-table",
-        rowData=records.to_dict("records"),
-        columnDefs=_column_defs(view.portfolio.base_currency),
+        rowData=holding_records(view),
+        columnDefs=column_defs(view.portfolio.base_currency),
         # Filtering is on the ticker column only, through its own labelled box: a filter icon
         # in each right-aligned number header read as an extra, unnamed column. Headers wrap
         # rather than cut "Market value" short.
@@ -487,7 +491,29 @@ def _holdings_table(view: HoldingsView) -> dag.AgGrid:
     )
 
 
-def _column_defs(currency: str) -> list[dict]:
+def holding_records(view: HoldingsView) -> list[dict]:
+    """The grid's row data: one plain dict per holding, the badge's provenance as its title."""
+    rows = view.holdings.assign(
+        as_of=view.holdings["as_of"].map(timestamp),
+        fetched_at=view.holdings["fetched_at"].map(timestamp),
+        source=view.holdings["source"].fillna("none"),
+    )
+    rows["freshness_title"] = (
+        rows["freshness"]
+        + ": "
+        + rows["freshness_reason"]
+        + "\nas of "
+        + rows["as_of"]
+        + "\nfetched "
+        + rows["fetched_at"]
+        + "\nsource: "
+        + rows["source"]
+    )
+    fields = list(GRID_FIELDS)
+    return rows[fields].astype(object).where(rows[fields].notna(), None).to_dict("records")
+
+
+def column_defs(currency: str) -> list[dict]:
     symbol = "$" if currency == "USD" else f"{currency} "
     money_format = {"function": f"formatMoney(params.value, '{symbol}')"}
     signed_money = {"function": f"formatMoney(params.value, '{symbol}', true)"}
@@ -652,12 +678,9 @@ def _panels(page: DashboardPage) -> html.Div:
                                 inline=True,
                             ),
                             _progress("allocation-progress", shown=waiting),
+                            html.Div(allocation_figure(snapshot, "holding"), id="allocation-chart"),
                             html.Div(
-                                _allocation_figure(snapshot, "holding"), id="allocation-chart"
-                            ),
-                            html.Div(
-                                "Exchange and asset type are not stored for these instruments "
-                                "yet, so allocation shows holdings and their ledger currency only.",
+                                ALLOCATION_NOTE,
                                 className="small text-muted",
                                 id="allocation-note",
                             ),
@@ -672,7 +695,7 @@ def _panels(page: DashboardPage) -> html.Div:
                         "Today's biggest movers",
                         [
                             _progress("movers-progress", shown=waiting),
-                            html.Div(_movers_figure(snapshot), id="movers-chart"),
+                            html.Div(movers_figure(snapshot), id="movers-chart"),
                         ],
                         "panel-movers",
                     ),
@@ -702,7 +725,7 @@ def _progress(progress_id: str, shown: bool) -> dbc.Progress:
     )
 
 
-def _allocation_figure(snapshot: DashboardSnapshot | None, by: str | None) -> html.Div:
+def allocation_figure(snapshot: DashboardSnapshot | None, by: str | None) -> html.Div:
     if snapshot is None:
         return bar_placeholder("")
     if snapshot.prices_missing and not snapshot.allocation.by_holding:
@@ -710,7 +733,7 @@ def _allocation_figure(snapshot: DashboardSnapshot | None, by: str | None) -> ht
     return allocation_bars(snapshot.allocation, by or "holding")
 
 
-def _movers_figure(snapshot: DashboardSnapshot | None) -> html.Div:
+def movers_figure(snapshot: DashboardSnapshot | None) -> html.Div:
     if snapshot is None:
         return bar_placeholder("")
     if snapshot.prices_missing and not snapshot.movers:

@@ -19,6 +19,16 @@ from dashapp.services.context import AppContext
 from dashapp.ui import backtest, cache, compare, dashboard, portfolios, reports, transactions
 from dashapp.ui.components import demo_label
 
+# The navigation bar's links: text, address, and how the address marks the link active.
+NAV_LINKS = (
+    ("Dashboard", "/", "exact"),
+    ("Compare with ETFs", "/compare", "exact"),
+    ("Backtest", "/backtest", "exact"),
+    ("Portfolios", "/portfolios", "partial"),
+    ("Reports", "/reports", "exact"),
+    ("Cache", "/cache", "exact"),
+)
+
 
 def layout(app_context: AppContext) -> html.Div:
     path = _opened_path()
@@ -32,12 +42,8 @@ def layout(app_context: AppContext) -> html.Div:
                         dbc.NavbarBrand(brand, href="/"),
                         dbc.Nav(
                             [
-                                dbc.NavLink("Dashboard", href="/", active="exact"),
-                                dbc.NavLink("Compare with ETFs", href="/compare", active="exact"),
-                                dbc.NavLink("Backtest", href="/backtest", active="exact"),
-                                dbc.NavLink("Portfolios", href="/portfolios", active="partial"),
-                                dbc.NavLink("Reports", href="/reports", active="exact"),
-                                dbc.NavLink("Cache", href="/cache", active="exact"),
+                                dbc.NavLink(text, href=href, active=active)
+                                for text, href, active in NAV_LINKS
                             ],
                             navbar=True,
                         ),

@@ -10,6 +10,8 @@ import pytest
 from dashapp import context_of
 from dashapp.services.dashboard_panels import benchmark_panel
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from dashapp.services.portfolios import rename_portfolio
+from tests.browser.pages import AXE_SCRIPT
 
 pytestmark = pytest.mark.browser
 
@@ -196,4 +198,96 @@ def test_grid_headers_are_whole_and_number_columns_show_no_stray_icons(live_apps
     page.locator("#holdings-table .ag-floating-filter input").first.fill("NV")
     page.wait_for_function(
         "document.querySelectorAll('#holdings-table .holding-row').length === 1", timeout=10_000
+    )
+
+
+FIRST_PAINT_ROWS = "#first-paint .holding-row"
+# Watches the page from its first byte: whether a row of the copy and a row of the real grid were
+# ever visible at once, and where each table's top was (the page must not jump when they swap).
+SWAP_WATCH = """
+window.__swap = {both: false, copyTop: null, gridTop: null};
+const visible = (selector) => Array.from(document.querySelectorAll(selector)).some(
+  (row) => row.checkVisibility({opacityProperty: true, visibilityProperty: true}));
+new MutationObserver(() => {
+  const copy = document.querySelector('#first-paint .first-paint-grid');
+  const grid = document.querySelector('#holdings-table');
+  if (copy) window.__swap.copyTop = copy.getBoundingClientRect().top;
+  if (grid && visible('#holdings-table .holding-row')) {
+    window.__swap.gridTop = grid.getBoundingClientRect().top;
+  }
+  if (visible('#first-paint .holding-row') && visible('#holdings-table .holding-row')) {
+    window.__swap.both = true;
+  }
+}).observe(document, {childList: true, subtree: true, attributes: true});
+"""
+
+
+def test_holdings_are_on_screen_before_the_renderer_has_the_layout(live_apps, page):
+    app = live_apps.build()
+    context = context_of(app)
+    warm_demo_cache(context, seed_demo_portfolio(context))
+    url = live_apps.serve(app)
+    page.route("**/_dash-layout", lambda route: None)  # never answered
+
+    page.goto(url)
+    page.wait_for_selector(FIRST_PAINT_ROWS, timeout=15_000)
+    rows = page.locator(FIRST_PAINT_ROWS)
+    assert rows.count() == 12
+    assert rows.first.locator("td").first.inner_text() == "NVDA"  # largest market value first
+    badge = rows.filter(has_text="NVDA").locator(".freshness")
+    assert badge.inner_text() == "fresh"
+    assert "source: demo" in badge.get_attribute("title")
+    assert page.locator("#first-paint .portfolio-title").inner_text().startswith("Demo portfolio")
+    assert page.locator("#first-paint-panels .bar-row").first.is_visible()
+    # The renderer's own tree ("Loading...") stays out of sight, and out of the tab order.
+    assert not page.locator("._dash-loading").is_visible()
+    assert page.locator("#react-entry-point").get_attribute("inert") is not None
+    if AXE_SCRIPT.exists():  # test_accessibility_browser.py fails when it is missing
+        page.add_script_tag(path=str(AXE_SCRIPT))
+        found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        assert [
+            rule["id"] for rule in found["violations"] if rule["impact"] in ("serious", "critical")
+        ] == []
+
+
+def test_a_typed_name_in_the_first_paint_is_text(live_apps, page):
+    app = live_apps.build()
+    context = context_of(app)
+    portfolio_id = seed_demo_portfolio(context)
+    warm_demo_cache(context, portfolio_id)
+    rename_portfolio(context, portfolio_id, "<b>Bold</b> & co")
+    url = live_apps.serve(app)
+    page.route("**/_dash-layout", lambda route: None)
+
+    page.goto(url)
+    page.wait_for_selector(FIRST_PAINT_ROWS, timeout=15_000)
+    title = page.locator("#first-paint .portfolio-title")
+    assert title.inner_text().startswith("<b>Bold</b> & co")
+    assert title.locator("b").count() == 0
+
+
+def test_the_real_grid_takes_over_in_place_and_sorts(live_apps, page):
+    app = live_apps.build()
+    context = context_of(app)
+    warm_demo_cache(context, seed_demo_portfolio(context))
+    url = live_apps.serve(app)
+    page.add_init_script(SWAP_WATCH)
+
+    page.goto(url)
+    page.wait_for_selector("#holdings-table .holding-row", timeout=15_000)
+    page.wait_for_selector("#first-paint-panels", state="detached", timeout=15_000)
+    assert page.locator("#first-paint").count() == 0
+    swap = page.evaluate("window.__swap")
+    assert not swap["both"]  # never two tables of holdings on screen
+    assert abs(swap["copyTop"] - swap["gridTop"]) <= 2
+    ids = page.evaluate("Array.from(document.querySelectorAll('[id]'), (element) => element.id)")
+    assert len(ids) == len(set(ids))
+    assert page.locator("#react-entry-point").get_attribute("inert") is None
+
+    # The grid works: a click on a header sorts its rows.
+    page.click("#holdings-table .ag-header-cell[col-id='ticker'] .ag-header-cell-label")
+    page.wait_for_function(
+        "document.querySelector('#holdings-table .ag-row[row-index=\"0\"]').innerText"
+        ".startsWith('AAPL')",
+        timeout=10_000,
     )

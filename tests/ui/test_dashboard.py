@@ -241,3 +241,68 @@ def test_layout_without_referrer_leaves_the_page_to_the_router(app, warm_demo):
     assert "holdings-table" not in rendered
     page = DashClient(app).call("page-content.children", {"url.pathname": "/"})
     assert grid_rows(page)
+
+
+def index_page(app, path: str = "/") -> str:
+    response = app.server.test_client().get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_dashboard_page_carries_its_holdings_before_the_renderer_starts(settings, clock, warm_demo):
+    provider = ExplodingProvider()
+    app = create_app(settings, clock=clock, provider=provider)
+    page = index_page(app)
+    first_paint, panels = page.index('id="first-paint"'), page.index('id="first-paint-panels"')
+    assert first_paint < panels < page.index('id="react-entry-point"')
+    assert page.count('class="holding-row"') == 12
+    # Rows in the grid's order (market value, largest first), formatted as the grid formats them.
+    nvda = page[page.index('<td class="fw-bold">NVDA</td>') :].split("</tr>")[0]
+    assert ">300</td>" in nvda and "freshness-fresh" in nvda
+    assert "as of 2024-12-04 21:00 UTC" in nvda
+    assert page.index(">NVDA</td>") < page.index(">AAPL</td>")
+    assert 'class="bar-row"' in page  # allocation and movers, as HTML bars
+    assert provider.calls == 0
+    context_of(app).close()
+
+
+def test_first_paint_reuses_no_id_of_the_real_page(app, warm_demo):
+    page = index_page(app)
+    copy = page[page.index('<div id="first-paint"') : page.index('<div id="react-entry-point"')]
+    ids = {part.split('"')[0] for part in copy.split(' id="')[1:]}
+    assert ids == {"first-paint", "first-paint-panels"}
+    # The hidden tree behind the copy takes no focus until the copy leaves.
+    assert '<div id="react-entry-point" inert>' in page
+
+
+def test_first_paint_escapes_what_the_user_typed(app):
+    context = context_of(app)
+    portfolio = create_portfolio(context, '<img src=x onerror="alert(1)">')
+    with context.db.session() as session:
+        session.add(
+            Transaction(
+                portfolio_id=portfolio.id,
+                trade_date=context.clock.now().date(),
+                kind="BUY",
+                ticker="SPY",
+                quantity=1,
+                price=600.0,
+                fees=0.0,
+            )
+        )
+    page = index_page(app)
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+
+
+def test_other_addresses_and_empty_dashboards_have_no_first_paint(app):
+    assert "first-paint" not in index_page(app)  # no portfolio: Dash draws the empty state
+    seed_demo_portfolio(context_of(app))
+    assert "first-paint" not in index_page(app, "/compare")
+
+
+def test_versioned_assets_are_kept_by_the_browser(client):
+    with client.get("/assets/dashboard.css?m=1") as versioned:
+        assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    with client.get("/assets/dashboard.css") as unversioned:
+        assert "immutable" not in unversioned.headers.get("Cache-Control", "")
