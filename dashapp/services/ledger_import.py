@@ -49,7 +49,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dashapp.services.context import AppContext
-from dashapp.services.portfolios import get_portfolio
 from dashapp.services.transactions import (
     COMMA_DECIMALS,
     FIELDS,
@@ -59,9 +58,10 @@ from dashapp.services.transactions import (
     NumberStyle,
     RowError,
     TransactionDraft,
+    TransactionRow,
     add_transactions,
     format_number,
-    list_transactions,
+    stored_ledger,
     ticker_statuses,
     validate_additions,
 )
@@ -158,7 +158,7 @@ def preview_import(ctx: AppContext, portfolio_id: int, raw: bytes, filename: str
     Problems with the file itself come back in `errors` (nothing is raised for them); raises
     PortfolioNotFound for a missing portfolio.
     """
-    get_portfolio(ctx, portfolio_id)
+    stored = stored_ledger(ctx, portfolio_id)
     try:
         parsed = parse_ledger_file(raw, ctx.settings.max_import_bytes, ctx.settings.max_import_rows)
     except LedgerError as error:
@@ -168,11 +168,11 @@ def preview_import(ctx: AppContext, portfolio_id: int, raw: bytes, filename: str
     errors: tuple[RowError, ...] = ()
     warnings: list[RowError] = []
     try:
-        cleaned = validate_additions(ctx, portfolio_id, drafts, parsed.style, parsed.labels)
+        cleaned = validate_additions(ctx, stored, drafts, parsed.style, parsed.labels)
     except LedgerError as error:
         errors = tuple(error.errors)
     else:
-        warnings.extend(_duplicates(ctx, portfolio_id, cleaned))
+        warnings.extend(_duplicates(stored.rows, cleaned))
     if not parsed.rows and not errors:
         errors = (RowError(None, "file", "file: there are no transactions in it"),)
     statuses = ticker_statuses(ctx, tickers)
@@ -558,14 +558,11 @@ def _ghostfolio_date(raw: str) -> str:
 
 
 def _duplicates(
-    ctx: AppContext, portfolio_id: int, cleaned: Sequence[tuple[int | None, CleanTransaction]]
+    rows: Sequence[TransactionRow], cleaned: Sequence[tuple[int | None, CleanTransaction]]
 ) -> list[RowError]:
     """A warning for each imported row equal to a stored one (date, type, ticker, amounts)."""
 
-    stored = {
-        (t.trade_date, t.kind, t.ticker, t.quantity, t.price, t.fees): t.id
-        for t in list_transactions(ctx, portfolio_id)
-    }
+    stored = {(t.trade_date, t.kind, t.ticker, t.quantity, t.price, t.fees): t.id for t in rows}
     warnings = []
     for row, clean in cleaned:
         match = stored.get(

@@ -168,11 +168,27 @@ class _Labels:
 # ----- public use cases ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StoredLedger:
+    """A portfolio's base currency and its stored ledger in ledger order, read in one session:
+    what an import preview validates against and looks for repeats in."""
+
+    portfolio_id: int
+    base_currency: str
+    rows: list[TransactionRow]
+
+
 def list_transactions(ctx: AppContext, portfolio_id: int) -> list[TransactionRow]:
     """The ledger in ledger order (trade_date, id). Raises PortfolioNotFound."""
     with ctx.db.session() as session:
         _portfolio(session, portfolio_id)
         return _stored_rows(session, portfolio_id)
+
+
+def stored_ledger(ctx: AppContext, portfolio_id: int) -> StoredLedger:
+    """The portfolio and its ledger (two statements). Raises PortfolioNotFound."""
+    with ctx.db.session() as session:
+        return _stored_ledger(session, portfolio_id)
 
 
 def get_transaction(ctx: AppContext, portfolio_id: int, transaction_id: int) -> TransactionRow:
@@ -242,7 +258,9 @@ def add_transactions(
     """
     with ctx.db.session() as session:
         version = bump_version(session, portfolio_id)
-        cleaned = _validated_additions(ctx, session, portfolio_id, rows, style, labels)
+        cleaned = validate_additions(
+            ctx, _stored_ledger(session, portfolio_id), rows, style, labels
+        )
         if cleaned:
             session.execute(
                 insert(Transaction),
@@ -253,17 +271,22 @@ def add_transactions(
 
 def validate_additions(
     ctx: AppContext,
-    portfolio_id: int,
+    stored: StoredLedger,
     rows: Sequence[tuple[int | None, TransactionDraft]],
     style: NumberStyle = POINT_DECIMALS,
     labels: dict[str, str] | None = None,
 ) -> list[tuple[int | None, CleanTransaction]]:
-    """What `add_transactions` would store, without storing it (the import preview).
-
-    Raises LedgerError like `add_transactions`.
-    """
-    with ctx.db.session() as session:
-        return _validated_additions(ctx, session, portfolio_id, rows, style, labels)
+    """What `add_transactions` would store with `stored` as the ledger, without storing it (the
+    import preview; no database read). Raises LedgerError like `add_transactions`."""
+    cleaned = clean_drafts(ctx, rows, stored.base_currency, style, labels)
+    entries = [(_NEW_ID_BASE + i, clean) for i, (_, clean) in enumerate(cleaned)]
+    check_ledger(
+        [*_entries(stored.rows), *entries],
+        {entry_id: row for (entry_id, _), (row, _) in zip(entries, cleaned, strict=True)},
+        "this import",
+        labels,
+    )
+    return cleaned
 
 
 def ticker_status(ctx: AppContext, ticker: str) -> TickerStatus:
@@ -433,27 +456,6 @@ def format_number(value: float) -> str:
 # Ids given to rows not stored yet; they sort after every stored row of the same date, as the
 # ids the database will assign them do.
 _NEW_ID_BASE = 2**62
-
-
-def _validated_additions(
-    ctx: AppContext,
-    session: Session,
-    portfolio_id: int,
-    rows: Sequence[tuple[int | None, TransactionDraft]],
-    style: NumberStyle,
-    labels: dict[str, str] | None,
-) -> list[tuple[int | None, CleanTransaction]]:
-    portfolio = _portfolio(session, portfolio_id)
-    cleaned = clean_drafts(ctx, rows, portfolio.base_currency, style, labels)
-    existing = _stored_entries(session, portfolio_id)
-    entries = [(_NEW_ID_BASE + i, clean) for i, (_, clean) in enumerate(cleaned)]
-    check_ledger(
-        [*existing, *entries],
-        {entry_id: row for (entry_id, _), (row, _) in zip(entries, cleaned, strict=True)},
-        "this import",
-        labels,
-    )
-    return cleaned
 
 
 def _clean_one(ctx: AppContext, draft: TransactionDraft, base_currency: str) -> CleanTransaction:
@@ -729,10 +731,21 @@ def _stored_rows(session: Session, portfolio_id: int) -> list[TransactionRow]:
     ]
 
 
+def _stored_ledger(session: Session, portfolio_id: int) -> StoredLedger:
+    portfolio = _portfolio(session, portfolio_id)
+    return StoredLedger(portfolio_id, portfolio.base_currency, _stored_rows(session, portfolio_id))
+
+
 def _stored_entries(
     session: Session, portfolio_id: int, without: int | None = None
 ) -> list[tuple[int, CleanTransaction]]:
     """The stored ledger as entries for `check_ledger`, leaving out the row `without`."""
+    return _entries(_stored_rows(session, portfolio_id), without)
+
+
+def _entries(
+    rows: Sequence[TransactionRow], without: int | None = None
+) -> list[tuple[int, CleanTransaction]]:
     return [
         (
             row.id,
@@ -747,7 +760,7 @@ def _stored_entries(
                 note=row.note,
             ),
         )
-        for row in _stored_rows(session, portfolio_id)
+        for row in rows
         if row.id != without
     ]
 

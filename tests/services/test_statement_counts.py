@@ -1,5 +1,6 @@
-"""One comparison and one backtest as a page asks them (`answer`), counted in SQL statements:
-the portfolio and its ledger are read once, the plan and the cache key worked out once.
+"""One comparison and one backtest as a page asks them (`answer`), and one import preview,
+counted in SQL statements: the portfolio and its ledger are read once, the plan and the cache
+key worked out once.
 
 Before this count was pinned, one comparison that missed the cache ran 17 statements
 (`held_tickers` five times, the portfolio three times, the coverage three times) and one
@@ -19,6 +20,9 @@ from dashapp.services.answers import Ready
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.context import AppContext
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from dashapp.services.ledger_import import preview_import
+from dashapp.services.portfolios import create_portfolio
+from dashapp.services.transactions import TransactionDraft, add_transaction
 
 # A coverage statement names "price_coverage", a ledger one "transactions", and so on.
 TABLES = ("portfolios", "transactions", "quotes", "price_coverage", "price_bars")
@@ -113,4 +117,26 @@ def test_one_backtest_plans_itself_once(app_context, demo):
         "quotes": 1,
         "price_coverage": 2,
         "price_bars": 1,
+    }
+
+
+def test_an_import_preview_reads_the_portfolio_and_its_ledger_once(app_context):
+    portfolio_id = create_portfolio(app_context, "Imported").id
+    add_transaction(
+        app_context, portfolio_id, TransactionDraft("2024-03-01", "BUY", "AAPL", "10", "100")
+    )
+    raw = (
+        b"date,type,ticker,quantity,price\n2024-03-01,BUY,AAPL,10,100\n2024-03-04,SELL,AAPL,5,110\n"
+    )
+    with counted(app_context) as statements:
+        preview = preview_import(app_context, portfolio_id, raw, "more.csv")
+    assert preview.can_import and len(preview.warnings) == 1  # the first row repeats a stored one
+    # Before: the portfolio three times and the ledger twice. The tickers' statuses read the
+    # quotes and the coverage.
+    assert by_table(statements) == {
+        "portfolios": 1,
+        "transactions": 1,
+        "quotes": 1,
+        "price_coverage": 1,
+        "price_bars": 0,
     }
