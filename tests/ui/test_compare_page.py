@@ -1,0 +1,65 @@
+"""The comparison page's callbacks through Dash's HTTP endpoint, as the browser calls them: one
+service call answers at once from stored prices, or starts a background job when a fetch is due."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashapp import context_of
+from dashapp.services.comparison import cached_comparison, parse_request
+from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from tests.dash_client import DashClient
+
+ASK = "compare-message.children"
+
+
+@pytest.fixture
+def demo_id(app) -> int:
+    context = context_of(app)
+    portfolio_id = seed_demo_portfolio(context)
+    warm_demo_cache(context, portfolio_id)
+    return portfolio_id
+
+
+def ask(client: DashClient, portfolio_id: int, benchmarks: list[str]) -> dict:
+    return client.call(
+        ASK,
+        {
+            "compare-run.n_clicks": 1,
+            "compare-portfolio.value": portfolio_id,
+            "compare-period.value": "1Y",
+            "compare-benchmarks.value": benchmarks,
+            "compare-dates.start_date": None,
+            "compare-dates.end_date": None,
+        },
+        changed=["compare-run.n_clicks"],
+    )
+
+
+def test_stored_prices_answer_at_once_without_a_job(app, demo_id):
+    response = ask(DashClient(app), demo_id, ["SPY", "QQQ"])
+    result = response["compare-result"]["data"]
+    assert "compare-job" not in response  # no background job was started
+    assert list(result["series"]["benchmarks"]) == ["SPY", "QQQ"]
+    assert response["compare-message"]["children"] == (
+        f"Compared {result['start']} to {result['end']}."
+    )
+    request = parse_request(demo_id, ["SPY", "QQQ"], "1Y")
+    assert cached_comparison(context_of(app), request) == result
+
+
+def test_a_benchmark_without_prices_starts_a_background_job(app, demo_id):
+    response = ask(DashClient(app), demo_id, ["SPY", "^GSPC"])
+    assert response["compare-job"]["data"]["benchmarks"] == ["SPY", "^GSPC"]
+    assert response["compare-message"]["children"] == "Computing in the background…"
+    assert response["compare-result"]["data"] == {"warnings": ["Computing in the background…"]}
+
+
+def test_every_symbol_the_ledger_takes_can_be_added(app, demo_id):
+    response = DashClient(app).call(
+        "compare-extra-feedback.children",
+        {"compare-extra.value": "^gspc, eurusd=x brk-b"},
+        {"compare-benchmarks.value": ["SPY"], "compare-benchmarks.options": []},
+    )
+    assert response["compare-benchmarks"]["value"] == ["SPY", "^GSPC", "EURUSD=X", "BRK-B"]
+    assert response["compare-extra"]["invalid"] is False
