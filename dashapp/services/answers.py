@@ -9,10 +9,13 @@ callback or a view asks one function and branches on the type, never on a dict's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 Plan = TypeVar("Plan")
+# Background work reports (percent, stage) to a progress bar as it goes.
+Progress = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,7 @@ class NeedsFetch(Generic[Plan]):
     """Prices must be fetched before answering; `plan` is the request resolved."""
 
     plan: Plan
+
+
+def no_progress(percent: int, stage: str) -> None:
+    """Progress nobody watches: a request answered at once."""

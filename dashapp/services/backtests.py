@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -38,7 +38,7 @@ from dashapp.analytics.periods import UnknownPeriod, period_range
 from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import FIELDS, PriceMatrix, price_matrix
 from dashapp.rules import TICKER_PATTERN, is_index, price_only_warning
-from dashapp.services.answers import NeedsFetch, Ready
+from dashapp.services.answers import NeedsFetch, Progress, Ready, no_progress
 from dashapp.services.backtest_requests import BacktestRequest, canonical_request
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
@@ -56,7 +56,6 @@ LOWER_IS_BETTER = frozenset({"volatility"})
 EARLIEST_START = date(1990, 1, 2)
 CACHE_SECONDS = 30 * 24 * 3600
 WARM_PERIOD = "5Y"
-Progress = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ def answer(ctx: AppContext, request: BacktestRequest) -> Ready | NeedsFetch:
         return Ready(hit)
     if ctx.store.tickers_with_gaps(plan.tickers, plan.start, plan.end):
         return NeedsFetch(plan)
-    return Ready(_answered(ctx, request, plan, key, _silent))
+    return Ready(_answered(ctx, request, plan, key, no_progress))
 
 
 def run_backtest(
@@ -192,7 +191,7 @@ def run_backtest(
     With `fetch` (background work) missing prices are filled first; without it (a request) only
     cached prices are used, and a ticker without any is named in `missing` and `warnings`.
     """
-    report = progress or _silent
+    report = progress or no_progress
     report(5, "reading the request")
     plan = plan_backtest(ctx, request)
     if fetch:
@@ -200,10 +199,6 @@ def run_backtest(
         ctx.store.fill(plan.tickers, plan.start, plan.end)
     # Keyed after the fill: the key names the prices the result is computed from.
     return _answered(ctx, request, plan, cache_key(ctx, request, plan), report)
-
-
-def _silent(percent: int, stage: str) -> None:
-    """No progress to report: a request computing at once."""
 
 
 def _answered(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -35,7 +34,7 @@ from dashapp.analytics.shadow_portfolios import (
 from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import price_matrix
 from dashapp.rules import TICKER_PATTERN, is_index, price_only_warning
-from dashapp.services.answers import NeedsFetch, Ready
+from dashapp.services.answers import NeedsFetch, Progress, Ready, no_progress
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, Ledger, PortfolioSummary, load_ledger
 from dashapp.services.result_cache import cached_or_computed
@@ -48,7 +47,6 @@ SUGGESTED_BENCHMARKS = (*DEFAULT_BENCHMARKS, "VOO", "IWM", "DIA", "VXUS", "BND",
 MAX_BENCHMARKS = 10
 GROWTH_BASE = 10_000.0
 CACHE_SECONDS = 7 * 24 * 3600
-Progress = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
@@ -128,13 +126,13 @@ def answer(ctx: AppContext, request: ComparisonRequest) -> Ready | NeedsFetch:
         return Ready(hit)
     if plan.first is not None and ctx.store.tickers_with_gaps(plan.tickers, plan.first, plan.today):
         return NeedsFetch(plan)
-    return Ready(_answered(ctx, plan, key, _silent))
+    return Ready(_answered(ctx, plan, key, no_progress))
 
 
 def compare(
     ctx: AppContext,
     request: ComparisonRequest,
-    progress: Progress = lambda percent, stage: None,
+    progress: Progress = no_progress,
     fetch: bool = True,
 ) -> dict[str, Any]:
     """The comparison as a JSON-ready dict: series, metrics, breakdown, provenance, warnings.
@@ -176,10 +174,6 @@ def _key(ctx: AppContext, plan: ComparisonPlan) -> str:
         ]
     )
     return "comparison:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def _silent(percent: int, stage: str) -> None:
-    """No progress to report: a request computing at once."""
 
 
 def _answered(
