@@ -13,6 +13,7 @@ user typed. Without JavaScript it simply stays: a read-only dashboard.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from dashapp.ui.dashboard import (
 from dashapp.ui.shell import NAV_LINKS
 
 DASHBOARD_PATH = "/"
+log = logging.getLogger(__name__)
 ENTRY_POINT = 'id="react-entry-point"'
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -100,7 +102,13 @@ def _first_paint_of_request(app_context: AppContext) -> FirstPaint | None:
     request = flask.request
     if request.method != "GET" or (request.path.rstrip("/") or "/") != DASHBOARD_PATH:
         return None
-    return first_paint(app_context)
+    try:
+        return first_paint(app_context)
+    except Exception:
+        # The first paint only hastens the page: without it the renderer draws the same page,
+        # and says what failed, as it did before there was a first paint.
+        log.exception("the dashboard's first paint failed; the page is sent without it")
+        return None
 
 
 def first_paint(app_context: AppContext) -> FirstPaint | None:

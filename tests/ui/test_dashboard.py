@@ -301,6 +301,16 @@ def test_other_addresses_and_empty_dashboards_have_no_first_paint(app):
     assert "first-paint" not in index_page(app, "/compare")
 
 
+def test_a_failing_first_paint_leaves_the_page_to_the_renderer(app, warm_demo, monkeypatch, caplog):
+    def unavailable(*args, **kwargs):
+        raise OSError("database unavailable")
+
+    monkeypatch.setattr("dashapp.ui.first_paint.dashboard_page", unavailable)
+    page = index_page(app)
+    assert "first-paint" not in page and 'id="react-entry-point"' in page
+    assert "first paint failed" in caplog.text
+
+
 def test_versioned_assets_are_kept_by_the_browser(client):
     with client.get("/assets/dashboard.css?m=1") as versioned:
         assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
