@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import pytest
 import redis
 from sqlalchemy import create_engine, inspect
 
-from dashapp.db.migrate import schema_state
+from dashapp.db.engine import make_engine
+from dashapp.db.migrate import SchemaNotReady, schema_state, upgrade_to_head, wait_for_head
 from dashapp.db.models import Base
 from tests.conftest import TEST_REDIS_URL
 from tests.production.ddl import ddl_by_process, probe_env
@@ -190,3 +192,36 @@ def wait_for_line(log: Path, text: str, process: subprocess.Popen, seconds: floa
         assert process.poll() is None, f"the worker stopped:\n{log.read_text()[-3000:]}"
         time.sleep(0.2)
     raise AssertionError(f"{text!r} not in the worker's output:\n{log.read_text()[-3000:]}")
+
+
+def test_a_waiting_process_starts_once_another_migrated(tmp_path, sqlite_url):
+    engine = make_engine(sqlite_url)
+    said: list[str] = []
+    migrator = threading.Timer(1.5, upgrade_to_head, args=(make_engine(sqlite_url), tmp_path))
+    migrator.start()
+    try:
+        state = wait_for_head(engine, 60, said.append, process="clock")
+    finally:
+        migrator.join()
+        engine.dispose()
+    assert state.at_head
+    assert said[0].startswith("clock: waiting for the database schema: the database schema is ")
+    assert said[-1] == f"clock: the database schema is at {state.head}, starting"
+
+
+def test_a_schema_migrated_by_newer_code_stops_a_process_at_once(tmp_path, sqlite_url):
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade_to_head(engine, tmp_path)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_newer'")
+        started = time.monotonic()
+        with pytest.raises(SchemaNotReady) as refused:
+            wait_for_head(engine, 60, print, process="clock")
+    finally:
+        engine.dispose()
+    assert time.monotonic() - started < 5
+    assert str(refused.value).startswith("the database schema is at 9999_newer, this code needs ")
+    assert "migrated by newer code: run the same version of StockTracker everywhere" in str(
+        refused.value
+    )
