@@ -6,12 +6,13 @@ same in every process and for every requested window. The usual payers and bond/
 pay quarterly dividends; AAPL, NVDA and TSLA split on their real dates. Like Yahoo, prices and
 volumes are split-adjusted as of the clock (a split in the clock's future is not applied yet),
 and requests are charged as Yahoo would: history one per ticker, quotes one per 50 symbols.
+A symbol is ticker-like by the shared rule (`rules.ticker_symbol`), so indices such as ^GSPC are
+known too; an index pays no dividends, as on Yahoo, so it is a price-only benchmark here as well.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 import zlib
 from collections.abc import Iterable, Sequence
@@ -27,12 +28,12 @@ from dashapp.market.bars import BAR_COLUMNS, HistoryBatch, Quote, QuoteBatch, em
 from dashapp.market.calendar import MarketCalendar
 from dashapp.market.errors import UnknownTicker
 from dashapp.market.providers import RequestRecorder, UpstreamRequest
+from dashapp.rules import TICKER_PATTERN, is_index
 
 EPOCH = date(2000, 1, 3)
 REFERENCE_DAY = date(2024, 6, 28)
 TRADING_DAYS = 252
 QUOTE_CHUNK = 50
-SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 UNKNOWN_PREFIX = "ZZZZ"
 UNKNOWN_SYMBOLS = frozenset({"INVALID"})
 MARKET_VOLATILITY = 0.16
@@ -80,6 +81,8 @@ KNOWN_PROFILES: dict[str, SymbolProfile] = {
     "JPM": SymbolProfile(0.09, 0.26, 202.0, 0.023, beta=1.1),
     "XOM": SymbolProfile(0.05, 0.27, 115.0, 0.033, beta=0.8),
     "COST": SymbolProfile(0.15, 0.22, 850.0, 0.005, beta=0.8),
+    # The S&P 500 index: SPY's path in index points, without dividends (an index pays none).
+    "^GSPC": SymbolProfile(0.08, 0.17, 5460.0, beta=1.0),
 }
 
 
@@ -128,7 +131,7 @@ def is_known_symbol(symbol: str) -> bool:
     """Ticker-like symbols are known, except a few reserved so tests and demos can ask for an
     unknown one."""
     return (
-        bool(SYMBOL_PATTERN.match(symbol))
+        bool(TICKER_PATTERN.match(symbol))
         and not symbol.startswith(UNKNOWN_PREFIX)
         and symbol not in UNKNOWN_SYMBOLS
     )
@@ -144,11 +147,12 @@ def _stream(symbol: str, *key: int) -> np.random.Generator:
 
 
 def profile_of(symbol: str) -> SymbolProfile:
-    """The named profile, or one drawn from the symbol's seed: 40% of unnamed symbols pay."""
+    """The named profile, or one drawn from the symbol's seed: 40% of unnamed symbols pay,
+    never an index."""
     if symbol in KNOWN_PROFILES:
         return KNOWN_PROFILES[symbol]
     rng = np.random.default_rng(symbol_seed(symbol) ^ 0x5EED)
-    pays = rng.random() < 0.4
+    pays = rng.random() < 0.4 and not is_index(symbol)
     return SymbolProfile(
         drift=float(rng.uniform(0.02, 0.15)),
         volatility=float(rng.uniform(0.18, 0.45)),

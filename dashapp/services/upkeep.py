@@ -9,7 +9,6 @@ is a row of `job_runs` whose progress moves as the batches finish.
 from __future__ import annotations
 
 import fcntl
-import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from sqlalchemy import Connection, exists, func, or_, select, text, update
 from dashapp.db.models import JobRun, PriceBar, PriceCoverage, Transaction
 from dashapp.db.models import Quote as QuoteRow
 from dashapp.market.price_store import FillReport, normalize_tickers
+from dashapp.rules import ticker_symbol
 from dashapp.services.backtests import warm_default_backtests
 from dashapp.services.comparison import SUGGESTED_BENCHMARKS
 from dashapp.services.context import AppContext
@@ -34,7 +34,6 @@ JOBS = ("refresh", "warm")
 WARM_BACKTEST_TICKERS = 20
 # Advisory lock keys of jobs, in a band apart from the fetch locks' (7_413_030_000 + stripe).
 JOB_LOCK_KEY_BASE = 7_413_040_000
-TICKER_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^]{0,15}$")
 
 Progress = Callable[[int, str], None]
 
@@ -327,10 +326,10 @@ def is_stored(ctx: AppContext, ticker: str) -> bool:
 
 
 def parse_ticker(raw: str) -> str:
-    names = normalize_tickers([raw or ""])
-    if not names or not TICKER_PATTERN.match(names[0]):
+    symbol = ticker_symbol(raw)
+    if symbol is None:
         raise InvalidTicker(raw)
-    return names[0]
+    return symbol
 
 
 # ----- which tickers, in which order ----------------------------------------------------------

@@ -11,11 +11,13 @@ from dashapp.db.models import JobRun, Portfolio, Transaction
 from dashapp.services.backtests import cached_backtest, default_requests
 from dashapp.services.comparison import SUGGESTED_BENCHMARKS
 from dashapp.services.upkeep import (
+    InvalidTicker,
     JobBusy,
     JobCancelled,
     UpkeepLock,
     evict_ticker,
     is_stored,
+    parse_ticker,
     ranked_tickers,
     run_job,
 )
@@ -159,3 +161,12 @@ def test_a_ticker_is_stored_by_its_bars_or_its_quote_until_evicted(app_context):
     assert evict_ticker(app_context, " vti ") == "VTI"
     assert is_stored(app_context, "VTI") is False
     assert is_stored(app_context, "SPY") is True
+
+
+def test_a_ticker_is_parsed_by_the_shared_rule_so_an_index_is_accepted():
+    assert parse_ticker(" ^gspc ") == "^GSPC"
+    assert parse_ticker("eurusd=x") == "EURUSD=X"
+    assert parse_ticker("brk-b") == "BRK-B"
+    for raw in ("", "AA PL", "A" * 16, "$AAPL"):
+        with pytest.raises(InvalidTicker):
+            parse_ticker(raw)

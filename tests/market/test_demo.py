@@ -255,3 +255,26 @@ def test_benchmark_etfs_are_known_with_plausible_levels():
     assert levels["SPY"] == pytest.approx(545.0)
     assert levels["QQQ"] == pytest.approx(480.0)
     assert levels["BND"] == pytest.approx(72.0)
+
+
+def test_the_sp500_index_is_known_priced_in_points_and_pays_no_dividends():
+    demo = market("2025-01-02 12:00")
+    batch = demo.history(["^gspc", "SPY"], date(2024, 1, 1), date(2024, 12, 31))
+    assert not batch.errors
+    bars = batch.bars.set_index(["ticker", "date"])
+    index, spy = bars.loc["^GSPC"], bars.loc["SPY"]
+    assert index.loc[pd.Timestamp("2024-06-28"), "close"] == pytest.approx(5460.0)
+    assert index["dividend"].eq(0.0).all() and index["split_ratio"].eq(1.0).all()
+    # It moves with the market as SPY does: same sessions, strongly correlated daily returns.
+    assert index.index.equals(spy.index)
+    assert index["close"].pct_change().corr(spy["close"].pct_change()) > 0.8
+    again = market("2025-01-02 12:00").history(["^GSPC"], date(2024, 1, 1), date(2024, 12, 31))
+    pd.testing.assert_frame_equal(
+        again.bars, batch.bars[batch.bars["ticker"] == "^GSPC"].reset_index(drop=True)
+    )
+    assert demo.quotes(["^GSPC"]).quotes["^GSPC"].price == index["close"].iloc[-1]
+
+
+def test_an_unnamed_index_is_known_and_pays_no_dividends():
+    bars = market("2025-01-02 12:00").history(["^DJI"], date(2000, 1, 3), date(2024, 12, 31)).bars
+    assert len(bars) > 6000 and bars["dividend"].eq(0.0).all()
