@@ -22,7 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-TRANSACTION_KINDS = ("BUY", "SELL", "DIVIDEND", "SPLIT", "DEPOSIT", "WITHDRAWAL", "FEE")
+from dashapp.rules import KINDS
+
+# The ledger's kinds as a CHECK constraint, spelled exactly as migration 0001 created it.
+KINDS_CHECK = "kind IN ({})".format(",".join(f"'{kind}'" for kind in KINDS))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -73,10 +76,7 @@ class Portfolio(Base):
 class Transaction(Base):
     __tablename__ = "transactions"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('BUY','SELL','DIVIDEND','SPLIT','DEPOSIT','WITHDRAWAL','FEE')",
-            name="ck_transactions_kind",
-        ),
+        CheckConstraint(KINDS_CHECK, name="ck_transactions_kind"),
         Index("ix_transactions_portfolio_date", "portfolio_id", "trade_date"),
     )
 

@@ -13,7 +13,6 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -25,6 +24,7 @@ from dashapp.analytics.income import (
     income_totals,
 )
 from dashapp.analytics.lots import METHODS, realized_by_year, realized_lots
+from dashapp.rules import EXCHANGE_TIMEZONE
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
     InvalidInput,
@@ -37,7 +37,6 @@ GROUPINGS = ("month", "year", "holding")
 METHOD_LABELS = {"fifo": "FIFO (first in, first out)", "average": "Average cost"}
 EARLIEST_YEAR = 1900
 # Today's date, for the trailing twelve months, is the date in New York, as for trade dates.
-EXCHANGE_TIMEZONE = ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True)

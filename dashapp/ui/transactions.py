@@ -27,7 +27,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashapp.rules import KINDS
+from dashapp.rules import KINDS, LEDGER_FIELDS
 from dashapp.services.context import AppContext
 from dashapp.services.corporate_actions import (
     Proposal,
@@ -54,13 +54,14 @@ from dashapp.services.transactions import (
 )
 from dashapp.ui.components import field_label
 
-PREVIEW_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "currency", "note")
+PREVIEW_FIELDS = LEDGER_FIELDS
 PREVIEW_ROWS = 200
 PROPOSALS_SHOWN = 5
 LISTED_LINES = 100
 KIND_WORDS = {"SPLIT": ("split", "splits"), "DIVIDEND": ("dividend", "dividends")}
 PATH_PATTERN = re.compile(r"^/portfolios/([0-9]{1,18})$")
-FORM_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "note")
+# The form has no currency field: a transaction is in its portfolio's base currency.
+FORM_FIELDS = tuple(name for name in LEDGER_FIELDS if name != "currency")
 # No field marked invalid, no error line under any.
 CLEAN_FIELDS = (*(False for _ in FORM_FIELDS), *("" for _ in FORM_FIELDS))
 # The form's values and its Save/Delete buttons, left as they are.
