@@ -16,6 +16,7 @@ from dashapp.asset_caching import cache_versioned_files
 from dashapp.clock import Clock
 from dashapp.dash_errors import register_dash_client_errors
 from dashapp.http_cache import install_http_cache
+from dashapp.json_answers import OrjsonProvider
 from dashapp.market.providers import MarketDataProvider
 from dashapp.not_found import register_not_found
 from dashapp.secret_key import secret_key_of
@@ -56,6 +57,7 @@ def create_app(
     settings = settings or Settings.from_env()
     app_context = build_context(settings, clock=clock, provider=provider, migrate=migrate)
     server = Flask("dashapp")
+    server.json = OrjsonProvider(server)
     # Background-callback job handles are signed with this key: every worker must share it.
     server.secret_key = secret_key_of(settings)
     server.extensions[CONTEXT_KEY] = app_context
