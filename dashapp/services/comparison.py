@@ -6,8 +6,14 @@ new transaction or price makes a new key. Concurrent requests for one key comput
 
 One question, one call: `answer` says `Ready(result)` (cached, or every price at hand, so
 computed now) or `NeedsFetch(plan)` (background work must fetch first: `compare` with `fetch`).
-A request reads the portfolio and its ledger once (`ComparisonPlan`) and works out its cache
-key once; everything below takes them as arguments.
+A request reads the portfolio and its ledger once (`ComparisonPlan`) and the price-data version
+of each ticker once; everything below takes them as arguments.
+
+Users try a new benchmark set nearly every time, so the whole answer rarely repeats, but its
+parts do: the portfolio's figures over a window are the same for every set, and a benchmark's
+figures against that window are the same in every set that holds it. Each part is kept in the
+shared cache too, under the portfolio series' key and the window (and the benchmark with its
+price-data version), and an answer is assembled from them.
 """
 
 from __future__ import annotations
@@ -120,13 +126,14 @@ def answer(ctx: AppContext, request: ComparisonRequest) -> Ready | NeedsFetch:
     is stored (a fraction of a second); `NeedsFetch` when prices must be fetched first, which is
     background work (`compare` with `fetch`)."""
     plan = plan_comparison(ctx, request)
-    key = _key(ctx, plan)
+    versions = _price_versions(ctx, plan)
+    key = _key(plan, versions)
     hit = ctx.cache.get(key)
     if hit is not None:
         return Ready(hit)
     if plan.first is not None and ctx.store.tickers_with_gaps(plan.tickers, plan.first, plan.today):
         return NeedsFetch(plan)
-    return Ready(_answered(ctx, plan, key, no_progress))
+    return Ready(_answered(ctx, plan, versions, no_progress))
 
 
 def compare(
@@ -145,13 +152,14 @@ def compare(
     if fetch and plan.first is not None:
         progress(15, "fetching missing prices")
         ctx.store.fill(list(plan.tickers), plan.first, plan.today)
-    # Keyed after the fill: the key names the prices the answer is computed from.
-    return _answered(ctx, plan, _key(ctx, plan), progress)
+    # Versioned after the fill: the key names the prices the answer is computed from.
+    return _answered(ctx, plan, _price_versions(ctx, plan), progress)
 
 
 def cache_key(ctx: AppContext, request: ComparisonRequest) -> str:
     """The key of this question's answer with the prices stored now."""
-    return _key(ctx, plan_comparison(ctx, request))
+    plan = plan_comparison(ctx, request)
+    return _key(plan, _price_versions(ctx, plan))
 
 
 def cached_comparison(ctx: AppContext, request: ComparisonRequest) -> dict[str, Any] | None:
@@ -159,9 +167,18 @@ def cached_comparison(ctx: AppContext, request: ComparisonRequest) -> dict[str, 
     return ctx.cache.get(cache_key(ctx, request))
 
 
-def _key(ctx: AppContext, plan: ComparisonPlan) -> str:
+def _price_versions(ctx: AppContext, plan: ComparisonPlan) -> dict[str, str]:
+    """Each ticker's price-data version (one coverage read), for the answer's key and its parts'.
+    A ticker without a coverage row (bars written outside the store) has none."""
+    return {
+        ticker: f"{row.data_version}:{row.first_date}:{row.last_date}:{row.fetched_at}"
+        for ticker, row in ctx.store.coverage(plan.tickers).items()
+    }
+
+
+def _key(plan: ComparisonPlan, versions: dict[str, str]) -> str:
     request, portfolio = plan.request, plan.portfolio
-    raw = json.dumps(
+    return "comparison:" + _digest(
         [
             portfolio.id,
             portfolio.version,
@@ -169,21 +186,25 @@ def _key(ctx: AppContext, plan: ComparisonPlan) -> str:
             request.period,
             str(request.start),
             str(request.end),
-            ctx.store.price_data_version(plan.tickers),
+            [versions.get(ticker) for ticker in plan.tickers],
             str(plan.today),
         ]
     )
-    return "comparison:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _digest(parts: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
 def _answered(
-    ctx: AppContext, plan: ComparisonPlan, key: str, progress: Progress
+    ctx: AppContext, plan: ComparisonPlan, versions: dict[str, str], progress: Progress
 ) -> dict[str, Any]:
     note_viewed(ctx, plan.tickers)
+    key = _key(plan, versions)
 
     def computed() -> dict[str, Any]:
         progress(50, "computing")
-        result = _compute(ctx, plan)
+        result = _compute(ctx, plan, versions)
         ctx.counters.add("comparisons_computed")
         return result
 
@@ -192,7 +213,7 @@ def _answered(
     return hit
 
 
-def _compute(ctx: AppContext, plan: ComparisonPlan) -> dict[str, Any]:
+def _compute(ctx: AppContext, plan: ComparisonPlan, versions: dict[str, str]) -> dict[str, Any]:
     request, portfolio, first, today = plan.request, plan.portfolio, plan.first, plan.today
     tickers = list(plan.tickers)
     freshness = ctx.store.history_freshness(tickers)
@@ -240,7 +261,7 @@ def _compute(ctx: AppContext, plan: ComparisonPlan) -> dict[str, Any]:
 
     holdings = set(plan.ledger.tickers)
     held = [t for t in closes.columns if t in holdings]
-    whole = _portfolio_frame(ctx, plan.ledger, closes[held], splits[held])
+    whole, series_key = _portfolio_frame(ctx, plan.ledger, closes[held], splits[held], versions)
     start, end = _window(request, whole, today)
     window = whole.loc[start:end]
     if len(window) < 2:
@@ -276,82 +297,155 @@ def _compute(ctx: AppContext, plan: ComparisonPlan) -> dict[str, Any]:
         if provenance.get(b, {}).get("state") == "stale"
     ]
     warnings += [price_only_warning(b) for b in available if is_index(b)]
-    bench_closes = closes[available].loc[start:end]
-    bench_dividends = dividends[available].loc[start:end]
-    index = total_return_index(bench_closes, bench_dividends)
-    bench_returns = daily_total_returns(bench_closes, bench_dividends)
-    shadows = shadow_values(flows, index)
-
     risk_free = ctx.settings.risk_free_rate
-    final_value = float(window["value"].iloc[-1])
-    result_metrics = {"portfolio": metrics.summary(portfolio_returns, risk_free)}
-    result_metrics["portfolio"]["xirr"] = xirr(window.index, flows, final_value)
+    # Every benchmark set of this portfolio series and window shares these parts.
+    window_key = _digest([series_key, str(start), str(end), risk_free])
+    own, _ = cached_or_computed(
+        ctx,
+        "comparison_portfolio:" + window_key,
+        lambda: _portfolio_part(window, flows, portfolio_returns, risk_free),
+        expire=CACHE_SECONDS,
+    )
+    parts = {}
     for benchmark in available:
-        # A benchmark's row: its own figures, then the portfolio's figures against it.
-        result_metrics[benchmark] = (
-            metrics.summary(bench_returns[benchmark], risk_free)
-            | {"xirr": xirr(window.index, flows, float(shadows[benchmark].iloc[-1]))}
-            | metrics.relative(portfolio_returns, bench_returns[benchmark], risk_free)
-        )
-    breakdown = _breakdown(window, flows, shadows, bench_closes, bench_dividends, index)
+
+        def part(benchmark: str = benchmark) -> dict[str, Any]:
+            return _benchmark_part(
+                flows,
+                portfolio_returns,
+                closes[[benchmark]].loc[start:end],
+                dividends[[benchmark]].loc[start:end],
+                risk_free,
+            )
+
+        if benchmark in versions:
+            key = f"comparison_benchmark:{benchmark}:{versions[benchmark]}:{window_key}"
+            parts[benchmark], _ = cached_or_computed(ctx, key, part, expire=CACHE_SECONDS)
+        else:
+            # Nothing would tell its stored bars apart from newer ones: computed every time.
+            parts[benchmark] = part()
     series = {
-        "dates": window.index.strftime("%Y-%m-%d").tolist(),
-        "portfolio": {
-            "value": _floats(window["value"]),
-            "flow": _floats(flows),
-            "dividends": _floats(window["dividends"]),
-            "twr": _floats(portfolio_returns),
-            "growth": _floats(growth_of(GROWTH_BASE, portfolio_returns)),
-            "drawdown": _floats(metrics.drawdown(portfolio_returns)),
-        },
-        "benchmarks": {
-            benchmark: {
-                "shadow_value": _floats(shadows[benchmark]),
-                "daily_return": _floats(bench_returns[benchmark]),
-                "growth": _floats(growth_of(GROWTH_BASE, bench_returns[benchmark])),
-                "drawdown": _floats(metrics.drawdown(bench_returns[benchmark])),
-            }
-            for benchmark in available
-        },
+        "dates": own["dates"],
+        "portfolio": own["series"],
+        "benchmarks": {name: values["series"] for name, values in parts.items()},
     }
     return {
         **empty,
         "start": start.strftime("%Y-%m-%d"),
         "end": end.strftime("%Y-%m-%d"),
         "series": series,
-        "metrics": {name: _clean(values) for name, values in result_metrics.items()},
-        "breakdown": breakdown,
+        "metrics": {"portfolio": own["metrics"]}
+        | {name: values["metrics"] for name, values in parts.items()},
+        "breakdown": {"portfolio": own["breakdown"]}
+        | {name: values["breakdown"] for name, values in parts.items()},
         "warnings": warnings,
     }
 
 
 def _portfolio_frame(
-    ctx: AppContext, ledger: Ledger, closes: pd.DataFrame, splits: pd.DataFrame
-) -> pd.DataFrame:
-    """The portfolio's value, flows and returns over all its sessions. Every benchmark set and
-    period of one ledger version reads the same frame, so it is kept in the shared cache under
-    the ledger version, the held tickers' price-data version and the sessions."""
+    ctx: AppContext,
+    ledger: Ledger,
+    closes: pd.DataFrame,
+    splits: pd.DataFrame,
+    versions: dict[str, str],
+) -> tuple[pd.DataFrame, str]:
+    """The portfolio's value, flows and returns over all its sessions, and its cache key. Every
+    benchmark set and period of one ledger version reads the same frame, so it is kept in the
+    shared cache under the ledger version, the held tickers' price-data versions and the
+    sessions."""
     sessions = closes.index
     portfolio = ledger.portfolio
-    raw = json.dumps(
+    key = "portfolio_series:" + _digest(
         [
             portfolio.id,
             portfolio.version,
             list(closes.columns),
-            ctx.store.price_data_version(closes.columns),
+            [versions.get(ticker) for ticker in closes.columns],
             str(sessions[0]) if len(sessions) else None,
             str(sessions[-1]) if len(sessions) else None,
             len(sessions),
         ]
     )
-    key = "portfolio_series:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
     frame = ctx.cache.get(key)
     if frame is None:
         frame = portfolio_series(ledger.frame, closes, splits).frame
         # Without the calendar's frequency: pickling its holiday list costs more than the frame.
         frame = frame.set_axis(pd.DatetimeIndex(frame.index.to_numpy()))
         ctx.cache.set(key, frame, expire=CACHE_SECONDS)
-    return frame
+    return frame, key
+
+
+def _portfolio_part(
+    window: pd.DataFrame, flows: pd.Series, returns: pd.Series, risk_free: float
+) -> dict[str, Any]:
+    """The portfolio's own figures over the window: metrics, breakdown, dates and series.
+
+    total gain = end value - money put in over the period; price gain = total - dividends + fees.
+    """
+    final_value = float(window["value"].iloc[-1])
+    total = final_value - float(flows.sum())
+    received = float(window["dividends"].iloc[1:].sum())
+    fees = float(window["fees"].iloc[1:].sum())
+    return {
+        "metrics": _clean(
+            metrics.summary(returns, risk_free) | {"xirr": xirr(window.index, flows, final_value)}
+        ),
+        "breakdown": _clean(
+            {
+                "total_gain": total,
+                "price_gain": total - received + fees,
+                "dividends": received,
+                "fees": fees,
+            }
+        ),
+        "dates": window.index.strftime("%Y-%m-%d").tolist(),
+        "series": {
+            "value": _floats(window["value"]),
+            "flow": _floats(flows),
+            "dividends": _floats(window["dividends"]),
+            "twr": _floats(returns),
+            "growth": _floats(growth_of(GROWTH_BASE, returns)),
+            "drawdown": _floats(metrics.drawdown(returns)),
+        },
+    }
+
+
+def _benchmark_part(
+    flows: pd.Series,
+    portfolio_returns: pd.Series,
+    closes: pd.DataFrame,
+    dividends: pd.DataFrame,
+    risk_free: float,
+) -> dict[str, Any]:
+    """One benchmark's row (its own figures, then the portfolio's against it), breakdown and
+    series, for the window of `closes` (one column) and the portfolio's flows over it.
+
+    Its shadow portfolio takes the same flows: total gain = shadow end value - money put in;
+    price gain = total - the dividends it earned; no fees.
+    """
+    [benchmark] = closes.columns
+    index = total_return_index(closes, dividends)
+    returns = daily_total_returns(closes, dividends)[benchmark]
+    shadow = shadow_values(flows, index)[benchmark]
+    final_value = float(shadow.iloc[-1])
+    gain = final_value - float(flows.sum())
+    paid = float(shadow_dividends(flows, closes, dividends, index)[benchmark].sum())
+    return {
+        "metrics": _clean(
+            metrics.summary(returns, risk_free)
+            | {"xirr": xirr(flows.index, flows, final_value)}
+            | metrics.relative(portfolio_returns, returns, risk_free)
+        ),
+        "breakdown": _clean(
+            {"total_gain": gain, "price_gain": gain - paid, "dividends": paid, "fees": 0.0}
+        ),
+        "series": {
+            "shadow_value": _floats(shadow),
+            "daily_return": _floats(returns),
+            "growth": _floats(growth_of(GROWTH_BASE, returns)),
+            "drawdown": _floats(metrics.drawdown(returns)),
+        },
+    }
 
 
 def explain(payload: dict[str, Any], series_name: str) -> pd.DataFrame:
@@ -402,33 +496,6 @@ def _window(
     if len(days) == 0:
         return pd.Timestamp(end), pd.Timestamp(end)
     return days[0], days[-1]
-
-
-def _breakdown(window, flows, shadows, closes, dividends, index) -> dict[str, dict[str, float]]:
-    """total gain = end value - money put in over the period; price gain = total - dividends + fees."""
-    net_in = float(flows.sum())
-    total = float(window["value"].iloc[-1]) - net_in
-    received = float(window["dividends"].iloc[1:].sum())
-    fees = float(window["fees"].iloc[1:].sum())
-    result = {
-        "portfolio": {
-            "total_gain": total,
-            "price_gain": total - received + fees,
-            "dividends": received,
-            "fees": fees,
-        }
-    }
-    earned = shadow_dividends(flows, closes, dividends, index)
-    for benchmark in shadows.columns:
-        gain = float(shadows[benchmark].iloc[-1]) - net_in
-        paid = float(earned[benchmark].sum())
-        result[benchmark] = {
-            "total_gain": gain,
-            "price_gain": gain - paid,
-            "dividends": paid,
-            "fees": 0.0,
-        }
-    return {name: _clean(values) for name, values in result.items()}
 
 
 def _floats(values: pd.Series) -> list[float | None]:

@@ -73,17 +73,18 @@ def miss_and_hit(ctx: AppContext, service, request) -> tuple[list[str], list[str
 def test_one_comparison_reads_the_ledger_once(app_context, demo):
     request = comparison.parse_request(demo, "SPY,QQQ,VTI", "1Y")
     miss, hit = miss_and_hit(app_context, comparison, request)
-    # The portfolio and its ledger; the prices' version for the key; whether a fetch is due
-    # (coverage and provisional bars); freshness, the price matrix's and the portfolio series'
+    # The portfolio and its ledger; each ticker's price-data version, for the key and the
+    # cached parts (the portfolio series' key took a coverage read of its own before: 5);
+    # whether a fetch is due (coverage and provisional bars); freshness and the price matrix's
     # versions.
     assert by_table(miss) == {
         "portfolios": 1,
         "transactions": 1,
         "quotes": 0,
-        "price_coverage": 5,
+        "price_coverage": 4,
         "price_bars": 1,
     }
-    assert len(miss) == 8
+    assert len(miss) == 7
     # The portfolio, its ledger and the prices' version: the key of the cached answer.
     assert by_table(hit) == {
         "portfolios": 1,
