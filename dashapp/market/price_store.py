@@ -29,7 +29,7 @@ from dashapp.db.models import PriceBar, PriceCoverage
 from dashapp.db.models import Quote as QuoteRow
 from dashapp.market.bars import BAR_COLUMNS, PRICE_COLUMNS, HistoryBatch, Quote
 from dashapp.market.calendar import MarketCalendar
-from dashapp.market.errors import ProviderError
+from dashapp.market.errors import Failure, FailureKind, ProviderError
 from dashapp.market.fetch_lock import FetchLocks
 from dashapp.market.freshness import Freshness, FreshnessPolicy
 from dashapp.market.gaps import CoverageState, Gap, find_gaps, group_by_range
@@ -56,6 +56,11 @@ class CoverageRow:
     consecutive_errors: int
     data_version: int
 
+    @property
+    def failure(self) -> Failure | None:
+        """The last fetch's failure with its kind (`last_error` is its stored text)."""
+        return Failure.parse(self.last_error) if self.last_error else None
+
 
 # Pages ask for coverage several times per request: plain rows, not ORM objects, from a
 # statement built once (building it again each time cost more than running it).
@@ -70,13 +75,15 @@ class HistoryResult:
 
     bars: pd.DataFrame
     freshness: dict[str, Freshness]
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, Failure] = field(default_factory=dict)
 
 
 @dataclass
 class FillReport:
+    """The tickers a fetch stored, and each failed one's failure: its stored text, with its kind."""
+
     fetched: list[str] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, Failure] = field(default_factory=dict)
 
 
 def normalize_tickers(tickers: Iterable[str]) -> list[str]:
@@ -282,19 +289,19 @@ class PriceStore:
         try:
             batch = self.provider.quotes(names)
         except ProviderError as error:
-            report.errors = {ticker: _describe(error) for ticker in names}
+            report.errors = dict.fromkeys(names, Failure.of(error))
             self._record_errors(report.errors)
             return report
         quotes = [quote for quote in batch.quotes.values() if _valid_quote(quote)]
         invalid = {
-            ticker: "provider returned an invalid price"
+            ticker: Failure(FailureKind.BAD_UPSTREAM_DATA, "provider returned an invalid price")
             for ticker, quote in batch.quotes.items()
             if not _valid_quote(quote)
         }
         with self.db.session() as session:
             self._upsert_quotes(session, quotes)
         report.fetched = [quote.ticker for quote in quotes]
-        report.errors = {**{t: _describe(e) for t, e in batch.errors.items()}, **invalid}
+        report.errors = {**{t: Failure.of(e) for t, e in batch.errors.items()}, **invalid}
         self._record_errors(report.errors)
         return report
 
@@ -352,7 +359,7 @@ class PriceStore:
         try:
             batch = self.provider.history(tickers, start, end)
         except ProviderError as error:
-            errors = {ticker: _describe(error) for ticker in tickers}
+            errors = dict.fromkeys(tickers, Failure.of(error))
             report.errors.update(errors)
             self._record_errors(errors)
             return
@@ -368,10 +375,11 @@ class PriceStore:
             batch, [t for t in tickers if t not in rebased], start, end, replace
         )
         report.fetched.extend(written)
-        errors = {ticker: _describe(error) for ticker, error in batch.errors.items()}
+        errors = {ticker: Failure.of(error) for ticker, error in batch.errors.items()}
+        no_bars = Failure(FailureKind.BAD_UPSTREAM_DATA, "provider returned no valid bars")
         for ticker in tickers:
             if ticker not in written and ticker not in errors and ticker not in rebased:
-                errors[ticker] = "provider returned no valid bars"
+                errors[ticker] = no_bars
         report.errors.update(errors)
         self._record_errors(errors)
 
@@ -540,7 +548,7 @@ class PriceStore:
         row.consecutive_errors = 0
         row.data_version = (row.data_version or 0) + 1
 
-    def _record_errors(self, errors: dict[str, str]) -> None:
+    def _record_errors(self, errors: dict[str, Failure]) -> None:
         if not errors:
             return
         now = self.clock.now()
@@ -647,7 +655,3 @@ def _bar_from_quote(quote: Quote, session_day: date) -> dict[str, object]:
 
 def _valid_quote(quote: Quote) -> bool:
     return math.isfinite(quote.price) and quote.price > 0
-
-
-def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
-from dashapp.market.errors import failure_in_words
+from dashapp.market.errors import (
+    CircuitOpen,
+    Failure,
+    FailureKind,
+    ProviderError,
+    UnknownTicker,
+    failed_as_unknown,
+    failure_in_words,
+)
+from dashapp.market.resilience import BudgetExhausted
 
 
 @pytest.mark.parametrize(
@@ -54,3 +65,50 @@ def test_with_nothing_cached_it_does_not_claim_cached_prices():
         " the next refresh tries again."
     )
     assert failure_in_words(None) == failure_in_words("") == ""
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "stored"),
+    [
+        (
+            UnknownTicker("ZZZZ: no such symbol"),
+            FailureKind.UNKNOWN_TICKER,
+            "UnknownTicker: ZZZZ: no such symbol",
+        ),
+        (
+            BudgetExhausted("retry in 60 s"),
+            FailureKind.BUDGET_EXHAUSTED,
+            "BudgetExhausted: retry in 60 s",
+        ),
+        (CircuitOpen("open"), FailureKind.CIRCUIT_OPEN, "CircuitOpen: open"),
+        (
+            ProviderError("ConnectionError: reset"),
+            FailureKind.PROVIDER,
+            "ProviderError: ConnectionError: reset",
+        ),
+    ],
+)
+def test_a_failure_keeps_its_kind_through_the_stored_text(error, kind, stored):
+    failure = Failure.of(error)
+    assert failure == stored and failure.kind is kind
+    read_back = Failure.parse(str(stored))
+    assert read_back == stored and read_back.kind is kind and read_back.detail == str(error)
+    copied = pickle.loads(pickle.dumps(failure))
+    assert copied == stored and copied.kind is kind
+
+
+def test_text_naming_no_kind_is_other_and_the_old_bad_data_words_are_bad_data():
+    # Text that only begins like a kind names none.
+    assert Failure.parse("UnknownTickerish: x").kind is FailureKind.OTHER
+    assert Failure.parse("ValueError: x").kind is FailureKind.OTHER
+    assert Failure.parse("ValueError: x") == "ValueError: x"
+    legacy = Failure.parse("provider returned no valid bars")
+    assert legacy.kind is FailureKind.BAD_UPSTREAM_DATA
+    assert failure_in_words(legacy) == failure_in_words("BadUpstreamData: no valid bars")
+
+
+def test_only_an_unknown_ticker_failure_counts_as_unknown():
+    assert failed_as_unknown("UnknownTicker: ZZZZ: Yahoo knows no such symbol")
+    assert failed_as_unknown(Failure.of(UnknownTicker("ZZZZ")))
+    for other in (None, "", "RateLimited: UnknownTicker", "ProviderError: UnknownTicker: x"):
+        assert not failed_as_unknown(other)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from dashapp.clock import FrozenClock
 from dashapp.db.models import FetchLog, PriceBar, PriceCoverage
 from dashapp.market.demo import DemoMarket
-from dashapp.market.errors import RateLimited
+from dashapp.market.errors import Failure, FailureKind, RateLimited
 from dashapp.market.fetch_log import FetchLogRecorder, count_requests
 from dashapp.services.context import AppContext, build_context
 
@@ -175,8 +175,10 @@ def test_provider_failure_keeps_the_cache_and_reports_stale_with_reason(store_an
     clock.set(at("2024-12-06 22:00"))
     provider.fail_with = RateLimited("HTTP 429")
     report = context.store.fill(["SPY"], date(2024, 11, 1), date(2024, 12, 6))
-    assert "RateLimited" in report.errors["SPY"]
+    assert report.errors["SPY"].kind is FailureKind.RATE_LIMITED
     coverage = context.store.coverage(["SPY"])["SPY"]
+    assert coverage.failure == "RateLimited: HTTP 429"
+    assert coverage.failure.kind is FailureKind.RATE_LIMITED
     assert coverage.last_date == date(2024, 12, 4)
     assert coverage.consecutive_errors == 1
     latest = context.store.latest_prices(["SPY"]).loc["SPY"]
@@ -207,7 +209,9 @@ def test_unknown_ticker_fails_alone(store_and_provider):
     context, _, _ = store_and_provider
     report = context.store.fill(["SPY", "ZZZZQ"], date(2024, 11, 1), date(2024, 12, 4))
     assert set(report.errors) == {"ZZZZQ"}
-    assert "UnknownTicker" in report.errors["ZZZZQ"]
+    assert report.errors["ZZZZQ"].kind is FailureKind.UNKNOWN_TICKER
+    # Stored as text, read back with its kind.
+    assert context.store.coverage(["ZZZZQ"])["ZZZZQ"].failure.kind is FailureKind.UNKNOWN_TICKER
     assert stored_dates(context, "SPY")[-1] == date(2024, 12, 4)
     latest = context.store.latest_prices(["ZZZZQ"]).loc["ZZZZQ"]
     assert latest["state"] == "missing" and np.isnan(latest["price"])
@@ -288,7 +292,18 @@ def test_get_history_fills_gaps_and_says_how_fresh_each_ticker_is(store_and_prov
     assert set(result.bars["ticker"]) == {"SPY"}
     assert result.freshness["SPY"].state == "cached"
     assert result.freshness["ZZZZQ"].state == "missing"
-    assert "UnknownTicker" in result.errors["ZZZZQ"]
+    assert result.errors["ZZZZQ"].kind is FailureKind.UNKNOWN_TICKER
     again = context.store.get_history(["SPY"], date(2024, 11, 1), date(2024, 12, 4))
     assert len(provider.history_calls) == 1  # the second answer came from the database
     assert again.bars["close"].tolist() == result.bars["close"].tolist()
+
+
+def test_a_provider_answering_no_bars_is_recorded_as_bad_upstream_data(store_and_provider):
+    context, provider, _ = store_and_provider
+    provider.corrupt[("SPY", date(2024, 12, 2))] = float("nan")
+    report = context.store.fill(["SPY"], date(2024, 12, 2), date(2024, 12, 2))
+    assert report.errors == {"SPY": "BadUpstreamData: provider returned no valid bars"}
+    assert report.errors["SPY"].kind is FailureKind.BAD_UPSTREAM_DATA
+    stored = context.store.coverage(["SPY"])["SPY"].failure
+    assert stored == Failure(FailureKind.BAD_UPSTREAM_DATA, "provider returned no valid bars")
+    assert stored.kind is FailureKind.BAD_UPSTREAM_DATA
