@@ -22,6 +22,7 @@ from dashapp.api.models import (
     TransactionBody,
 )
 from dashapp.api.validation import json_body, path_id, query
+from dashapp.rules import LEDGER_FIELDS
 from dashapp.services.comparison import compare, parse_request
 from dashapp.services.context import AppContext
 from dashapp.services.corporate_actions import (
@@ -268,9 +269,6 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
     return api
 
 
-DRAFT_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "currency", "note")
-
-
 def portfolio_json(portfolio: PortfolioSummary) -> dict[str, object]:
     return {
         "id": portfolio.id,
@@ -291,7 +289,7 @@ def row_error_json(error: RowError) -> dict[str, object]:
 
 def draft_json(draft: TransactionDraft) -> dict[str, object]:
     """A draft's values as typed (strings from the file), dates as ISO text."""
-    values = {name: getattr(draft, name) for name in DRAFT_FIELDS}
+    values = {name: getattr(draft, name) for name in LEDGER_FIELDS}
     values["trade_date"] = str(values["trade_date"])
     return values
 

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from dashapp.analytics.holdings import InvalidTransaction, positions
 from dashapp.db.models import Portfolio, PriceCoverage, Quote, Transaction
 from dashapp.market.calendar import MarketCalendar
-from dashapp.market.errors import UnknownTicker
+from dashapp.market.errors import failed_as_unknown
 from dashapp.rules import (
     CURRENCY_PATTERN,
     EXCHANGE_TIMEZONE,
@@ -310,7 +310,7 @@ def ticker_statuses(ctx: AppContext, tickers: Sequence[str]) -> dict[str, Ticker
         ).all()
     status: dict[str, TickerStatus] = dict.fromkeys(names, "unchecked")
     for ticker, last_date, last_error in coverage:
-        if _failed_as_unknown(last_error):
+        if failed_as_unknown(last_error):
             status[ticker] = "unknown"
         elif last_date is not None:
             status[ticker] = "known"
@@ -332,15 +332,9 @@ def check_tickers(ctx: AppContext, tickers: Sequence[str]) -> dict[str, TickerSt
     for ticker in report.fetched:
         status[ticker] = "known"
     for ticker, reason in report.errors.items():
-        if _failed_as_unknown(reason):
+        if failed_as_unknown(reason):
             status[ticker] = "unknown"
     return status
-
-
-def _failed_as_unknown(failure: str | None) -> bool:
-    """True when a failure the price store recorded ("<ErrorClass>: <detail>") was the
-    provider's UnknownTicker: compared with the exception class itself, not a copy of its name."""
-    return bool(failure) and failure.partition(":")[0].strip() == UnknownTicker.__name__
 
 
 # ----- validation: shared by the form, the import and accepted proposals ----------------------
