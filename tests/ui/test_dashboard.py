@@ -49,12 +49,17 @@ def text_of(component: object) -> str:
 
 def grid_rows(body: dict) -> list[dict]:
     """The holdings grid's row data inside a rendered dashboard body."""
+    return component_props(body, "holdings-table")["rowData"]
+
+
+def component_props(body: dict, component_id: str) -> dict:
+    """The props of the one component with this id inside a rendered body."""
     found = []
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
-            if node.get("props", {}).get("id") == "holdings-table":
-                found.extend(node["props"]["rowData"])
+            if node.get("props", {}).get("id") == component_id:
+                found.append(node["props"])
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -62,7 +67,8 @@ def grid_rows(body: dict) -> list[dict]:
                 walk(value)
 
     walk(body)
-    return found
+    [props] = found
+    return props
 
 
 @pytest.fixture
@@ -192,9 +198,9 @@ def test_portfolio_that_tracks_cash_shows_a_cash_card(app):
                 ),
             ]
         )
-    rendered = text_of(render(DashClient(app), portfolio.id))
-    assert "card-cash" in rendered
-    assert "$399.00" in rendered
+    body = render(DashClient(app), portfolio.id)
+    # In the cash card itself: 1,000 deposited - 600 - 1 fee.
+    assert component_props(body, "card-cash")["children"] == "$399.00"
 
 
 def opened_layout(app, referrer: str | None) -> dict:
