@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from dashapp.db.models import Portfolio
 from dashapp.rules import TICKER_PATTERN
@@ -13,14 +13,16 @@ from dashapp.services.portfolios import InvalidInput, PortfolioNotFound
 DEFAULT_DASHBOARD_BENCHMARKS = ("SPY",)
 # Keeps the dashboard's panel readable; /compare takes more.
 MAX_DASHBOARD_BENCHMARKS = min(MAX_BENCHMARKS, 5)
+# Asked on every dashboard request: built once, run on a plain connection.
+CHOSEN_QUERY = select(Portfolio.dashboard_benchmarks).where(
+    Portfolio.id == bindparam("portfolio_id")
+)
 
 
 def chosen_benchmarks(ctx: AppContext, portfolio_id: int) -> tuple[str, ...]:
     """The portfolio's chosen benchmarks, or SPY when none was chosen."""
-    with ctx.db.session() as session:
-        stored = session.scalar(
-            select(Portfolio.dashboard_benchmarks).where(Portfolio.id == portfolio_id)
-        )
+    with ctx.db.engine.connect() as connection:
+        stored = connection.scalar(CHOSEN_QUERY, {"portfolio_id": portfolio_id})
     return parse_benchmarks(stored) if stored else DEFAULT_DASHBOARD_BENCHMARKS
 
 

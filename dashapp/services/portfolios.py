@@ -7,7 +7,7 @@ from datetime import date, datetime
 from functools import cached_property
 
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,35 @@ HOLDING_COLUMNS = (
 )
 
 MAX_NAME_LENGTH = 120
+
+# A request asks for these several times: statements built once (building one cost more than
+# running it), run on a plain connection for plain rows instead of ORM objects.
+SUMMARY_COLUMNS = (Portfolio.id, Portfolio.name, Portfolio.base_currency, Portfolio.version)
+PORTFOLIO_QUERY = select(*SUMMARY_COLUMNS).where(Portfolio.id == bindparam("portfolio_id"))
+TRANSACTION_COUNTS = (
+    select(Transaction.portfolio_id, func.count().label("n"))
+    .group_by(Transaction.portfolio_id)
+    .subquery()
+)
+PORTFOLIOS_QUERY = (
+    select(*SUMMARY_COLUMNS, func.coalesce(TRANSACTION_COUNTS.c.n, 0))
+    .outerjoin(TRANSACTION_COUNTS, TRANSACTION_COUNTS.c.portfolio_id == Portfolio.id)
+    .order_by(Portfolio.name, Portfolio.id)
+)
+EVERY_HELD_TICKER_QUERY = (
+    select(Transaction.ticker).where(Transaction.ticker.is_not(None)).distinct()
+)
+HELD_TICKERS_QUERY = EVERY_HELD_TICKER_QUERY.where(
+    Transaction.portfolio_id == bindparam("portfolio_id")
+)
+FIRST_TRADE_QUERY = select(func.min(Transaction.trade_date)).where(
+    Transaction.portfolio_id == bindparam("portfolio_id")
+)
+OUTLINE_QUERY = (
+    select(Transaction.ticker, func.min(Transaction.trade_date))
+    .where(Transaction.portfolio_id == bindparam("portfolio_id"))
+    .group_by(Transaction.ticker)
+)
 
 
 class InvalidInput(ValueError):
@@ -104,13 +133,8 @@ class Ledger:
             return sorted(set(self.frame["ticker"].dropna())), self.frame["trade_date"].iloc[
                 0
             ].date()
-        query = (
-            select(Transaction.ticker, func.min(Transaction.trade_date))
-            .where(Transaction.portfolio_id == self.portfolio.id)
-            .group_by(Transaction.ticker)
-        )
         with self._ctx.db.engine.connect() as connection:
-            rows = connection.execute(query).all()
+            rows = connection.execute(OUTLINE_QUERY, {"portfolio_id": self.portfolio.id}).all()
         firsts = [first for _, first in rows]
         return sorted(t for t, _ in rows if t is not None), min(firsts) if firsts else None
 
@@ -127,18 +151,9 @@ class HoldingsView:
 
 
 def list_portfolios(ctx: AppContext) -> list[PortfolioSummary]:
-    counts = (
-        select(Transaction.portfolio_id, func.count().label("n"))
-        .group_by(Transaction.portfolio_id)
-        .subquery()
-    )
-    query = (
-        select(Portfolio, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.portfolio_id == Portfolio.id)
-        .order_by(Portfolio.name, Portfolio.id)
-    )
-    with ctx.db.session() as session:
-        return [_summary(portfolio, count) for portfolio, count in session.execute(query)]
+    with ctx.db.engine.connect() as connection:
+        rows = connection.execute(PORTFOLIOS_QUERY).all()
+    return [PortfolioSummary(*row) for row in rows]
 
 
 def create_portfolio(ctx: AppContext, name: str, base_currency: str = "USD") -> PortfolioSummary:
@@ -199,11 +214,11 @@ def bump_version(session: Session, portfolio_id: int) -> int:
 
 
 def get_portfolio(ctx: AppContext, portfolio_id: int) -> PortfolioSummary:
-    with ctx.db.session() as session:
-        portfolio = session.get(Portfolio, portfolio_id)
-        if portfolio is None:
-            raise PortfolioNotFound(portfolio_id)
-        return _summary(portfolio)
+    with ctx.db.engine.connect() as connection:
+        row = connection.execute(PORTFOLIO_QUERY, {"portfolio_id": portfolio_id}).first()
+    if row is None:
+        raise PortfolioNotFound(portfolio_id)
+    return PortfolioSummary(*row)
 
 
 def load_ledger(ctx: AppContext, portfolio_id: int) -> Ledger:
@@ -230,17 +245,17 @@ def transactions_frame(ctx: AppContext, portfolio_id: int) -> pd.DataFrame:
 
 def held_tickers(ctx: AppContext, portfolio_id: int | None = None) -> list[str]:
     """Every ticker that appears in a ledger (of one portfolio, or of all)."""
-    query = select(Transaction.ticker).where(Transaction.ticker.is_not(None)).distinct()
-    if portfolio_id is not None:
-        query = query.where(Transaction.portfolio_id == portfolio_id)
-    with ctx.db.session() as session:
-        return sorted(session.scalars(query))
+    with ctx.db.engine.connect() as connection:
+        if portfolio_id is None:
+            tickers = connection.scalars(EVERY_HELD_TICKER_QUERY).all()
+        else:
+            tickers = connection.scalars(HELD_TICKERS_QUERY, {"portfolio_id": portfolio_id}).all()
+    return sorted(tickers)
 
 
 def first_trade_date(ctx: AppContext, portfolio_id: int) -> date | None:
-    query = select(func.min(Transaction.trade_date)).where(Transaction.portfolio_id == portfolio_id)
-    with ctx.db.session() as session:
-        return session.execute(query).scalar_one_or_none()
+    with ctx.db.engine.connect() as connection:
+        return connection.execute(FIRST_TRADE_QUERY, {"portfolio_id": portfolio_id}).scalar()
 
 
 def holdings_view(ctx: AppContext, portfolio_id: int) -> HoldingsView:
