@@ -10,7 +10,6 @@ deployment, and a Celery worker waits for that before it takes jobs.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from typing import Any, NoReturn
@@ -20,9 +19,9 @@ from dash import Dash
 
 from dashapp import context_of, create_app
 from dashapp.db.migrate import SchemaNotReady
+from dashapp.process import configure_process
 from dashapp.services.deployment import MarketDataMismatch, join_deployment, prepare_deployment
 from dashapp.settings import Settings, SettingsError
-from dashapp.telemetry import metrics
 
 # gunicorn's WORKER_BOOT_ERROR: its master stops, instead of starting workers that fail forever.
 CANNOT_START = 3
@@ -57,16 +56,6 @@ def settings_from(*, demo: bool = False) -> Settings:
         return Settings.from_env(environ)
     except SettingsError as error:
         cannot_start(error)
-
-
-def configure_process(settings: Settings) -> None:
-    """Process-wide settings, made once by an entry point before it builds anything: logging,
-    and the directory prometheus_client shares with the other processes of the host."""
-    logging.basicConfig(level=settings.log_level)
-    # werkzeug sets its own logger to INFO when it finds it unset, so the embedded server wrote
-    # an access line per request whatever LOG_LEVEL said: 2-3 % of its CPU under load.
-    logging.getLogger("werkzeug").setLevel(settings.log_level)
-    metrics.configure(settings.metrics_dir)
 
 
 def build(settings: Settings) -> Dash:

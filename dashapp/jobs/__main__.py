@@ -7,19 +7,18 @@ failed or already runs elsewhere. The clock: runs until interrupted (SIGINT or S
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 from types import FrameType
 
 from dashapp.db.migrate import SchemaNotReady
 from dashapp.jobs.clock import JobClock
+from dashapp.process import configure_process
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
 from dashapp.services.deployment import MarketDataMismatch, join_deployment
 from dashapp.services.upkeep import JOBS, JobBusy, run_job
 from dashapp.settings import Settings, SettingsError
-from dashapp.telemetry import metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,9 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"StockTracker jobs cannot start: {error}", file=sys.stderr)
         return 1
-    logging.basicConfig(level=settings.log_level)
     # Before anything counts: cache hits of this process join the web workers' on this host.
-    metrics.configure(settings.metrics_dir)
+    configure_process(settings)
     try:
         # Never migrates: the web's gunicorn master or `python -m dashapp.db upgrade` does.
         ctx = build_context(settings, migrate=False)

@@ -69,6 +69,26 @@ class _Call:
 _current = threading.local()
 
 
+def configure_yfinance(tz_cache_dir: Path) -> None:
+    """yfinance's process-wide settings, made by the entry point (`dashapp.process`).
+
+    Its exceptions raised, not logged and swallowed: the classification of failures per ticker
+    depends on them. Its time-zone cache in the instance directory: processes sharing
+    yfinance's default file have hit "database is locked".
+    """
+    tz_cache_dir.mkdir(parents=True, exist_ok=True)
+    yf.set_tz_cache_location(str(tz_cache_dir))
+    YfConfig.debug.hide_exceptions = False
+
+
+def _require_configured() -> None:
+    if YfConfig.debug.hide_exceptions:
+        raise RuntimeError(
+            "yfinance is not configured: the entry point must call configure_yfinance() "
+            "(dashapp.process.configure_process) before fetching"
+        )
+
+
 class YahooMarket:
     name = "yahoo"
 
@@ -81,7 +101,6 @@ class YahooMarket:
         chunk_size: int = 50,
         max_workers: int = 4,
         timeout: float = 10.0,
-        tz_cache_dir: Path | None = None,
     ) -> None:
         self.clock = clock
         self.recorder = recorder
@@ -93,14 +112,9 @@ class YahooMarket:
         )
         self._session: curl_cffi.requests.Session | None = None
         self._session_lock = threading.Lock()
-        if tz_cache_dir is not None:
-            # One timezone cache per instance dir: processes sharing yfinance's default file
-            # have hit "database is locked".
-            tz_cache_dir.mkdir(parents=True, exist_ok=True)
-            yf.set_tz_cache_location(str(tz_cache_dir))
-        YfConfig.debug.hide_exceptions = False
 
     def history(self, tickers: Sequence[str], start: date, end: date) -> HistoryBatch:
+        _require_configured()
         symbols = _normalize(tickers)
         frames: list[pd.DataFrame] = []
         errors: dict[str, Exception] = {}
@@ -117,6 +131,7 @@ class YahooMarket:
         return HistoryBatch(bars=bars, errors=errors)
 
     def quotes(self, tickers: Sequence[str]) -> QuoteBatch:
+        _require_configured()
         symbols = _normalize(tickers)
         batch = QuoteBatch()
         for offset in range(0, len(symbols), self.chunk_size):

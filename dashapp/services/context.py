@@ -68,7 +68,6 @@ def make_provider(
             chunk_size=settings.yahoo_chunk_size,
             max_workers=settings.yahoo_max_workers,
             timeout=settings.upstream_timeout_seconds,
-            tz_cache_dir=settings.instance_dir / "yfinance",
         )
     return ResilientProvider(
         source,

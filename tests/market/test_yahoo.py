@@ -10,12 +10,13 @@ import pytest
 import yfinance
 import yfinance.base
 import yfinance.cache
+from yfinance.config import YfConfig
 from yfinance.data import SingletonMeta, YfData
 
 from dashapp.clock import FrozenClock
 from dashapp.market.errors import ProviderError, RateLimited, UnknownTicker
 from dashapp.market.providers import MemoryRecorder
-from dashapp.market.yahoo import YahooMarket
+from dashapp.market.yahoo import YahooMarket, configure_yfinance
 from dashapp.services.context import build_context
 from tests.conftest import make_settings
 from tests.market.fake_yahoo import ChartBar, FakeYahoo, FakeYahooSession, quote_item
@@ -76,12 +77,12 @@ def yahoo_world() -> FakeYahoo:
 
 
 def yahoo_market(tmp_path, world: FakeYahoo, recorder: MemoryRecorder) -> YahooMarket:
+    configure_yfinance(tmp_path / "yf")  # what the entry point does (dashapp.process)
     return YahooMarket(
         FrozenClock(datetime(2024, 12, 7, 12, 0, tzinfo=UTC)),
         recorder,
         session_factory=lambda: FakeYahooSession(world),
         max_workers=2,
-        tz_cache_dir=tmp_path / "yf",
     )
 
 
@@ -273,3 +274,23 @@ def test_fake_yahoo_refuses_unknown_urls(yahoo_world):
     session = FakeYahooSession(yahoo_world)
     with pytest.raises(AssertionError, match="does not serve"):
         session.request("GET", "https://example.com/")
+
+
+def test_a_market_built_changes_no_yfinance_global_and_refuses_to_fetch_unconfigured(
+    yahoo_world,
+):
+    """Library globals are the entry point's (dashapp.process): a constructor leaves them, and
+    fetching with yfinance still swallowing its exceptions is a clear error, not wrong data."""
+    configured = YfConfig.debug.hide_exceptions
+    YfConfig.debug.hide_exceptions = True  # yfinance's own default
+    try:
+        market = YahooMarket(
+            FrozenClock(datetime(2024, 12, 7, 12, 0, tzinfo=UTC)),
+            MemoryRecorder(),
+            session_factory=lambda: FakeYahooSession(yahoo_world),
+        )
+        assert YfConfig.debug.hide_exceptions is True
+        with pytest.raises(RuntimeError, match="configure_yfinance"):
+            market.history(["AAPL"], date(2024, 12, 2), date(2024, 12, 6))
+    finally:
+        YfConfig.debug.hide_exceptions = configured
