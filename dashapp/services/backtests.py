@@ -41,6 +41,7 @@ from dashapp.rules import TICKER_PATTERN, is_index, price_only_warning
 from dashapp.services.answers import NeedsFetch, Progress, Ready, no_progress
 from dashapp.services.backtest_requests import BacktestRequest, canonical_request
 from dashapp.services.context import AppContext
+from dashapp.services.json_numbers import float_list, float_map, iso_or_none
 from dashapp.services.portfolios import (
     InvalidInput,
     Ledger,
@@ -372,13 +373,17 @@ def _compute(
         "end": dates[-1].strftime("%Y-%m-%d"),
         "series": {
             "dates": [day.strftime("%Y-%m-%d") for day in dates],
-            **{name: _floats(line.equity.reindex(dates)) for name, line in lines.items()},
+            **{
+                name: float_list(line.equity.reindex(dates), digits=None)
+                for name, line in lines.items()
+            },
             "drawdown": {
-                name: _floats(_drawdown(line).reindex(dates)) for name, line in lines.items()
+                name: float_list(_drawdown(line).reindex(dates), digits=None)
+                for name, line in lines.items()
             },
         },
         "trades": _trade_records(lines["strategy"].trades),
-        "metrics": {name: _clean(line.metrics) for name, line in lines.items()},
+        "metrics": {name: float_map(line.metrics) for name, line in lines.items()},
         "sweep": sweep,
         # The SMA windows the curve was drawn with: in a sweep, its best pair.
         "windows": (
@@ -647,11 +652,11 @@ def _provenance(ctx: AppContext, tickers: list[str], bars: PriceMatrix) -> dict[
         result[ticker] = {
             "first_date": None if used is None else used[0].strftime("%Y-%m-%d"),
             "last_date": None if used is None else used[1].strftime("%Y-%m-%d"),
-            "fetched_at": _iso(row.fetched_at if row else None),
+            "fetched_at": iso_or_none(row.fetched_at if row else None),
             "source": row.source if row else None,
             "state": state.state,
             "reason": state.reason,
-            "as_of": _iso(state.as_of),
+            "as_of": iso_or_none(state.as_of),
             "price_only": is_index(ticker),
         }
     return result
@@ -673,19 +678,3 @@ def _json(value: object) -> object:
     if isinstance(value, np.integer):
         return int(value)
     return value
-
-
-def _floats(values: pd.Series) -> list[float | None]:
-    array = values.to_numpy(dtype="float64")
-    return [float(v) if np.isfinite(v) else None for v in array]
-
-
-def _clean(values: Mapping[str, Any]) -> dict[str, float | None]:
-    return {
-        name: (float(value) if value is not None and np.isfinite(value) else None)
-        for name, value in values.items()
-    }
-
-
-def _iso(value: object) -> str | None:
-    return None if value is None else pd.Timestamp(value).isoformat()

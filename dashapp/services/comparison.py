@@ -42,6 +42,7 @@ from dashapp.market.price_matrix import price_matrix
 from dashapp.rules import TICKER_PATTERN, is_index, price_only_warning
 from dashapp.services.answers import NeedsFetch, Progress, Ready, no_progress
 from dashapp.services.context import AppContext
+from dashapp.services.json_numbers import float_list, float_map, iso_or_none
 from dashapp.services.portfolios import InvalidInput, Ledger, PortfolioSummary, load_ledger
 from dashapp.services.result_cache import cached_or_computed
 from dashapp.services.views import note_viewed
@@ -222,7 +223,7 @@ def _compute(ctx: AppContext, plan: ComparisonPlan, versions: dict[str, str]) ->
             "state": f.state,
             "reason": f.reason,
             "source": f.source,
-            "as_of": _iso(f.as_of),
+            "as_of": iso_or_none(f.as_of),
             "price_only": is_index(ticker),
         }
         for ticker, f in freshness.items()
@@ -387,10 +388,10 @@ def _portfolio_part(
     received = float(window["dividends"].iloc[1:].sum())
     fees = float(window["fees"].iloc[1:].sum())
     return {
-        "metrics": _clean(
+        "metrics": float_map(
             metrics.summary(returns, risk_free) | {"xirr": xirr(window.index, flows, final_value)}
         ),
-        "breakdown": _clean(
+        "breakdown": float_map(
             {
                 "total_gain": total,
                 "price_gain": total - received + fees,
@@ -400,12 +401,12 @@ def _portfolio_part(
         ),
         "dates": window.index.strftime("%Y-%m-%d").tolist(),
         "series": {
-            "value": _floats(window["value"]),
-            "flow": _floats(flows),
-            "dividends": _floats(window["dividends"]),
-            "twr": _floats(returns),
-            "growth": _floats(growth_of(GROWTH_BASE, returns)),
-            "drawdown": _floats(metrics.drawdown(returns)),
+            "value": float_list(window["value"]),
+            "flow": float_list(flows),
+            "dividends": float_list(window["dividends"]),
+            "twr": float_list(returns),
+            "growth": float_list(growth_of(GROWTH_BASE, returns)),
+            "drawdown": float_list(metrics.drawdown(returns)),
         },
     }
 
@@ -431,19 +432,19 @@ def _benchmark_part(
     gain = final_value - float(flows.sum())
     paid = float(shadow_dividends(flows, closes, dividends, index)[benchmark].sum())
     return {
-        "metrics": _clean(
+        "metrics": float_map(
             metrics.summary(returns, risk_free)
             | {"xirr": xirr(flows.index, flows, final_value)}
             | metrics.relative(portfolio_returns, returns, risk_free)
         ),
-        "breakdown": _clean(
+        "breakdown": float_map(
             {"total_gain": gain, "price_gain": gain - paid, "dividends": paid, "fees": 0.0}
         ),
         "series": {
-            "shadow_value": _floats(shadow),
-            "daily_return": _floats(returns),
-            "growth": _floats(growth_of(GROWTH_BASE, returns)),
-            "drawdown": _floats(metrics.drawdown(returns)),
+            "shadow_value": float_list(shadow),
+            "daily_return": float_list(returns),
+            "growth": float_list(growth_of(GROWTH_BASE, returns)),
+            "drawdown": float_list(metrics.drawdown(returns)),
         },
     }
 
@@ -496,24 +497,6 @@ def _window(
     if len(days) == 0:
         return pd.Timestamp(end), pd.Timestamp(end)
     return days[0], days[-1]
-
-
-def _floats(values: pd.Series) -> list[float | None]:
-    array = values.to_numpy(dtype="float64")
-    # tolist() gives Python floats at once; a series is thousands of values per response.
-    finite = np.isfinite(array).tolist()
-    return [round(v, 10) if ok else None for v, ok in zip(array.tolist(), finite, strict=True)]
-
-
-def _clean(values: dict[str, Any]) -> dict[str, float | None]:
-    return {
-        name: (float(value) if value is not None and np.isfinite(value) else None)
-        for name, value in values.items()
-    }
-
-
-def _iso(value: object) -> str | None:
-    return None if value is None else pd.Timestamp(value).isoformat()
 
 
 def _parse_day(field: str, raw: str | None) -> date | None:

@@ -130,19 +130,23 @@ CELERY_WORKER = [
 ]
 
 
+def start_celery_worker(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        CELERY_WORKER,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 @pytest.mark.redis
 @pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set")
 def test_cut_or_frozen_redis_is_a_503_naming_it_while_pages_answer(tmp_path):
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     with TcpProxy("127.0.0.1", 6379) as proxy:
         env = env_for(tmp_path, REDIS_URL=proxy.url_for(TEST_REDIS_URL))
-        worker = subprocess.Popen(
-            CELERY_WORKER,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = start_celery_worker(env)
         server = start_gunicorn(tmp_path, env, workers=2)
         try:
             wait_until(lambda: healthy(server), 120, "web and Celery worker healthy")
@@ -174,13 +178,7 @@ def test_a_background_job_asked_while_redis_is_frozen_is_an_error_not_a_hang(tmp
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     with TcpProxy("127.0.0.1", 6379) as proxy:
         env = env_for(tmp_path, REDIS_URL=proxy.url_for(TEST_REDIS_URL), STOCKTRACKER_DEMO="1")
-        worker = subprocess.Popen(
-            CELERY_WORKER,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = start_celery_worker(env)
         server = start_gunicorn(tmp_path, env, workers=2)
         try:
             wait_until(lambda: healthy(server), 120, "web and Celery worker healthy")
