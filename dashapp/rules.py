@@ -10,6 +10,7 @@ It is a leaf like `settings`: it imports nothing of ours, so `analytics`, `marke
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 # A Yahoo symbol, upper-cased: letters, digits and `.` (BRK.B, 7203.T), `-` (BRK-B), `^` (an
@@ -29,12 +30,27 @@ LEDGER_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "c
 # Named periods ending on a given day (`analytics.periods.period_range`); "CUSTOM" is start/end.
 PERIODS = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX")
 
-# A value's freshness (DESIGN.md, Freshness), decided by `market.freshness`.
-FRESH = "fresh"
-CACHED = "cached"
-STALE = "stale"
-MISSING = "missing"
-STATES = (FRESH, CACHED, STALE, MISSING)
+
+class FreshnessState(StrEnum):
+    """A value's freshness (DESIGN.md, Freshness), decided by `market.freshness`.
+
+    A `str` enum: it is stored, compared and sent as JSON as its plain value ("stale"), so
+    pandas columns, the JSON API and the pages read the same word.
+    """
+
+    FRESH = "fresh"
+    CACHED = "cached"
+    STALE = "stale"
+    MISSING = "missing"
+
+
+FRESH = FreshnessState.FRESH
+CACHED = FreshnessState.CACHED
+STALE = FreshnessState.STALE
+MISSING = FreshnessState.MISSING
+STATES = tuple(state.value for state in FreshnessState)
+# States that ask for a refresh: the dashboard refreshes itself while any price is in one.
+NEEDS_REFRESH = (STALE, MISSING)
 
 # The exchange whose calendar the ledger and the prices follow (XNYS): "today" is its date.
 EXCHANGE_TIMEZONE = ZoneInfo("America/New_York")
