@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,24 +26,35 @@ def load():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_cpu_seconds_counts_the_stack_and_its_children_only(load):
-    # The stack's process starts a child that burns 0.5 s of CPU, then both sleep.
+    # The stack's process starts a child that burns 0.5 s of CPU, reaps it, says so, then sleeps.
     parent = (
-        f"import subprocess, sys, time\nsubprocess.run([sys.executable, '-c', {BURN!r}])\n"
+        "import subprocess, sys, time\n"
+        f"subprocess.run([sys.executable, '-c', {BURN!r}], check=True)\n"
+        "print('reaped', flush=True)\n"
         "time.sleep(30)\n"
     )
-    stack_process = subprocess.Popen([sys.executable, "-c", parent], start_new_session=True)
+    stack_process = subprocess.Popen(
+        [sys.executable, "-c", parent],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     bystander = subprocess.Popen(
         [sys.executable, "-c", BURN + "time.sleep(30)\n"], start_new_session=True
     )
     try:
-        stack = load.Stack("http://127.0.0.1:1", (stack_process.pid,))
-        deadline = time.monotonic() + 20
-        while stack.cpu_seconds() < 0.5 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        used = stack.cpu_seconds()
+        # Wait for the child's end rather than for a figure, so a slow machine is no failure
+        # and a failed start shows its own error instead of a small number.
+        said = stack_process.stdout.readline().strip()
+        if said != "reaped":
+            stack_process.kill()
+            _, error = stack_process.communicate(timeout=10)
+            pytest.fail(f"the stack's process failed before measuring: {error}")
+        used = load.Stack("http://127.0.0.1:1", (stack_process.pid,)).cpu_seconds()
         # The finished child's 0.5 s counts through its parent; the bystander's does not.
         assert 0.5 <= used < 0.9
     finally:
         for process in (stack_process, bystander):
             process.kill()
-            process.wait()
+            process.communicate()
