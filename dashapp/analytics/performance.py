@@ -159,6 +159,32 @@ def time_weighted_returns(value: pd.Series, flow: pd.Series) -> pd.Series:
     return pd.Series(returns, index=value.index, dtype="float64")
 
 
+def period_returns(twr: pd.Series, invested_before: bool) -> pd.Series:
+    """A period's daily returns from the daily TWR of its sessions, starting on its second
+    session as a benchmark's do (`shadow_portfolios.daily_total_returns`), so the same money in
+    the same stock counts as many sessions and has the same CAGR as that stock.
+
+    A period that starts with money already in starts at its first close: that session's return
+    belongs to the time before it (NaN). A period that starts from nothing has on its first
+    session the return from the trade price to the close, V / F - 1, part of one session: it
+    joins the next return, (1 + r_0)(1 + r_1) - 1, so the period's total return is unchanged.
+    """
+    returns = twr.copy()
+    if len(returns) == 0:
+        return returns
+    first = returns.iloc[0]
+    returns.iloc[0] = np.nan
+    if invested_before or np.isnan(first):
+        return returns
+    later = np.flatnonzero(returns.notna().to_numpy())
+    if len(later) == 0:
+        # A period of one invested session has no session-to-session return to join it to.
+        returns.iloc[0] = first
+        return returns
+    returns.iloc[later[0]] = (1.0 + first) * (1.0 + returns.iloc[later[0]]) - 1.0
+    return returns
+
+
 def xirr(dates: pd.DatetimeIndex, flows: pd.Series, final_value: float) -> float | None:
     """Money-weighted return (XIRR, actual/365) of external flows plus the value at the end.
 

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from dashapp.analytics import metrics
-from dashapp.analytics.performance import portfolio_series, xirr
+from dashapp.analytics.performance import period_returns, portfolio_series, xirr
 from dashapp.analytics.periods import PERIODS, UnknownPeriod, period_range
 from dashapp.analytics.shadow_portfolios import (
     daily_total_returns,
@@ -275,12 +274,12 @@ def _compute(ctx: AppContext, plan: ComparisonPlan, versions: dict[str, str]) ->
         }
 
     flows = window["flow"].copy()
-    portfolio_returns = window["twr"].copy()
     before = whole["value"].loc[: start - pd.Timedelta(days=1)]
-    if len(before) and before.iloc[-1] > 0:
+    invested_before = bool(len(before) and before.iloc[-1] > 0)
+    if invested_before:
         # A period that starts with money already in: its first close acts as the deposit.
         flows.iloc[0] = window["value"].iloc[0]
-        portfolio_returns.iloc[0] = np.nan
+    portfolio_returns = period_returns(window["twr"], invested_before)
 
     available = [
         b

@@ -65,10 +65,9 @@ def test_a_held_stock_returns_what_its_closes_say(mirror):
     mine = mirror["metrics"]["portfolio"]
     # Total return 215.63598119 / 183.61982887 - 1 = 0.17436108.
     assert mine["total_return"] == pytest.approx(0.17436108, rel=1e-7)
-    # The money went in during the first session at its close, so that session has a return,
-    # 1,836.1982887 / 1,836.1982887 - 1 = 0: 126 returns, half of 252 sessions, and
-    # CAGR = 1.17436108^(252 / 126) - 1 = 1.17436108^2 - 1 = 0.37912395.
-    assert mine["cagr"] == pytest.approx(0.37912395, rel=1e-7)
+    # The money went in at the first close, so the returns start on the second session, as a
+    # benchmark's do: 125 returns, and CAGR = 1.17436108^(252 / 125) - 1 = 0.38267506.
+    assert mine["cagr"] == pytest.approx(0.38267506, rel=1e-7)
     # XIRR: 2024-06-03 to 2024-11-29 is 179 days: 1.17436108^(365 / 179) - 1 = 0.38781947.
     assert mine["xirr"] == pytest.approx(0.38781947, rel=1e-7)
 
@@ -82,9 +81,11 @@ def test_the_stock_as_benchmark_has_the_same_money_and_beta_one(mirror):
     assert mirror["breakdown"]["AMZN"]["total_gain"] == pytest.approx(320.1615232, rel=1e-8)
     assert amzn["total_return"] == pytest.approx(0.17436108, rel=1e-7)
     assert amzn["xirr"] == pytest.approx(0.38781947, rel=1e-7)
-    # An index's return series starts on its second session: 125 returns, so
-    # CAGR = 1.17436108^(252 / 125) - 1 = 0.38267506, not the portfolio's 0.37912395.
+    # Its returns start on the second session too: the same 125 returns, the same CAGR.
     assert amzn["cagr"] == pytest.approx(0.38267506, rel=1e-7)
+    assert amzn["cagr"] == pytest.approx(mirror["metrics"]["portfolio"]["cagr"], rel=1e-12)
+    for name in ("total_return", "volatility", "sharpe", "sortino", "max_drawdown", "calmar"):
+        assert amzn[name] == pytest.approx(mirror["metrics"]["portfolio"][name], rel=1e-9), name
     # Against itself: beta 1, alpha (1 + mean(r - 1 x b))^252 - 1 = 0, correlation 1,
     # tracking error 0, and an information ratio of 0 / 0: none.
     assert amzn["beta"] == pytest.approx(1.0, rel=1e-9)
