@@ -12,7 +12,7 @@ import sys
 from types import FrameType
 
 from dashapp.db.migrate import SchemaNotReady
-from dashapp.jobs.clock import JobClock
+from dashapp.jobs.scheduler import Scheduler
 from dashapp.process import configure_process
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.run:
             return run_once(ctx, arguments.run)
-        JobClock(ctx, say=_say).serve()
+        Scheduler(ctx, say=_say).serve()
         return 0
     except KeyboardInterrupt:
         _say("interrupted")

@@ -1,4 +1,5 @@
-"""The clock process: one per deployment, running the refresh and warm jobs on schedule.
+"""The scheduler of the clock process (the Procfile's `clock:`, one per deployment): it runs the
+refresh and warm jobs on schedule. Not to be confused with `dashapp.clock`, the time source.
 
 Only the process holding the "clock" upkeep lock schedules; another one started by mistake (or
 as a standby on a second machine) waits for it and takes over when it dies. Web workers never
@@ -19,13 +20,16 @@ from dashapp.services.upkeep import JobBusy, UpkeepLock, last_success, run_job
 
 log = logging.getLogger(__name__)
 
-CLOCK_LOCK = "clock"
+# The lock keeps the process's name: a scheduler of an older release holds it under this name.
+SCHEDULER_LOCK = "clock"
 # Wake at least this often to look at the clock again (it may have been set, or jumped).
 LONGEST_NAP_SECONDS = 60.0
 STANDBY_SECONDS = 30.0
 
 
-class JobClock:
+class Scheduler:
+    """Runs the due job, sleeps until the next one, and hands over to a standby if it dies."""
+
     def __init__(
         self,
         ctx: AppContext,
@@ -40,11 +44,11 @@ class JobClock:
         self.run = run or self._run_recorded
 
     def serve(self, max_jobs: int | None = None) -> int:
-        """Hold the clock lock (standing by while another process has it) and run jobs on
+        """Hold the scheduler lock (standing by while another process has it) and run jobs on
         schedule; returns the number of jobs run once `max_jobs` ran (never, by default)."""
         lock = UpkeepLock(self.ctx)
         while True:
-            with lock.hold(CLOCK_LOCK) as leading:
+            with lock.hold(SCHEDULER_LOCK) as leading:
                 if leading:
                     return self._lead(max_jobs)
             self.say("another clock process is scheduling; standing by")
@@ -82,7 +86,7 @@ class JobClock:
         return ran
 
     def _run_recorded(self, job: str) -> object:
-        """Run one job; a failure is recorded in job_runs and logged, and the clock goes on."""
+        """Run one job; a failure is recorded in job_runs and logged, and the scheduler goes on."""
         try:
             outcome = run_job(
                 self.ctx,

@@ -1,11 +1,11 @@
-"""The clock process runs jobs at the calendar's instants, with time and sleep injected."""
+"""The scheduler runs jobs at the calendar's instants, with time and sleep injected."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
-from dashapp.jobs.clock import CLOCK_LOCK, JobClock
+from dashapp.jobs.scheduler import SCHEDULER_LOCK, Scheduler
 from dashapp.services.upkeep import UpkeepLock
 
 
@@ -17,14 +17,14 @@ def test_jobs_run_at_their_instants_across_an_early_close_and_a_weekend(app_cont
     # Friday after Thanksgiving, a few minutes before its 18:00 UTC early close; no run yet.
     clock.set(utc(2024, 11, 29, 17, 52))
     ran: list[tuple[str, datetime]] = []
-    job_clock = JobClock(
+    scheduler = Scheduler(
         app_context,
         sleep=lambda seconds: clock.advance(timedelta(seconds=seconds)),
         run=lambda job: ran.append((job, clock.now())),
         say=lambda line: None,
     )
 
-    assert job_clock.serve(max_jobs=7) == 7
+    assert scheduler.serve(max_jobs=7) == 7
 
     assert ran == [
         # Catching up: no warm since Wednesday's close, and the session is trading.
@@ -44,13 +44,13 @@ def test_a_second_clock_stands_by_until_the_first_is_gone(app_context, clock):
     said: list[str] = []
     ran: list[str] = []
     first_clock = ExitStack()
-    assert first_clock.enter_context(UpkeepLock(app_context).hold(CLOCK_LOCK))
+    assert first_clock.enter_context(UpkeepLock(app_context).hold(SCHEDULER_LOCK))
 
     def sleep(seconds: float) -> None:
         said.append(f"slept {seconds:g} s")
         first_clock.close()  # the first clock process ends while the second waits
 
-    standby = JobClock(app_context, sleep=sleep, run=ran.append, say=said.append)
+    standby = Scheduler(app_context, sleep=sleep, run=ran.append, say=said.append)
 
     assert standby.serve(max_jobs=2) == 2
     assert said[:3] == [
