@@ -15,7 +15,7 @@ from dashapp.market.errors import (
     failed_as_unknown,
     failure_in_words,
 )
-from dashapp.market.resilience import BudgetExhausted
+from dashapp.market.request_budget import BudgetExhausted
 
 
 @pytest.mark.parametrize(

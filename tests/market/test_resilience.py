@@ -25,7 +25,8 @@ from dashapp.market.errors import (
 )
 from dashapp.market.faults import FaultyProvider
 from dashapp.market.providers import MemoryRecorder
-from dashapp.market.resilience import BudgetExhausted, ResilientProvider
+from dashapp.market.request_budget import BudgetExhausted
+from dashapp.market.resilience import ResilientProvider
 from tests.conftest import TEST_REDIS_URL
 
 NOW = datetime(2024, 12, 7, 12, 0, tzinfo=UTC)
