@@ -23,14 +23,10 @@ from sqlalchemy import or_, select
 from dashapp.analytics.corporate_actions import missing_corporate_actions
 from dashapp.db.models import PriceBar
 from dashapp.services.context import AppContext
+from dashapp.services.ledger_fields import exchange_today
+from dashapp.services.ledger_numbers import format_number
 from dashapp.services.portfolios import get_portfolio, held_tickers, transactions_frame
-from dashapp.services.transactions import (
-    TransactionDraft,
-    TransactionRow,
-    add_transaction,
-    exchange_today,
-    format_number,
-)
+from dashapp.services.transactions import TransactionDraft, TransactionRow, add_transaction
 
 PROPOSAL_NOTE = "corporate action from price data"
 

@@ -48,19 +48,18 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from dashapp.rules import LEDGER_FIELDS as FIELDS
 from dashapp.services.context import AppContext
-from dashapp.services.transactions import (
+from dashapp.services.ledger_fields import CleanTransaction, LedgerError, RowError, TransactionDraft
+from dashapp.services.ledger_numbers import (
     COMMA_DECIMALS,
-    FIELDS,
     POINT_DECIMALS,
-    CleanTransaction,
-    LedgerError,
     NumberStyle,
-    RowError,
-    TransactionDraft,
+    format_number,
+)
+from dashapp.services.transactions import (
     TransactionRow,
     add_transactions,
-    format_number,
     stored_ledger,
     ticker_statuses,
     validate_additions,

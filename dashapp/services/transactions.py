@@ -1,91 +1,50 @@
 """Adding, editing and deleting a portfolio's transactions, each validated against the whole ledger.
 
 A change is refused with a `LedgerError` listing every `RowError` found (row, column, message),
-never half-applied. Field rules follow the conventions of `dashapp.analytics.holdings`:
+never half-applied: first every field of every new row against the field rules
+(`ledger_fields`), then the whole ledger with the change (`ledger_check`), so that a SELL may not
+exceed the shares held on its date, and neither may editing or deleting an earlier row make a
+later SELL exceed them. Every accepted change bumps `Portfolio.version` in the same database
+transaction.
 
-- kind: one of BUY, SELL, DIVIDEND, SPLIT, DEPOSIT, WITHDRAWAL, FEE (any letter case).
-- trade_date: YYYY-MM-DD, from 1900-01-01, not after today in New York (by the app's clock).
-  A BUY or SELL must fall on an XNYS session; on a weekend or holiday it is refused with the
-  session it would map to (the next one, when the order would have executed).
-- ticker: a Yahoo symbol, upper-cased, matching `rules.TICKER_PATTERN`; required for BUY, SELL,
-  DIVIDEND and SPLIT. Whether the provider knows it is never checked here (that would block on
-  the network): `ticker_status` reads the cache, `check_tickers` asks the provider in the
-  background.
-- quantity > 0 for BUY, SELL, DIVIDEND and SPLIT (the ratio), >= 0 otherwise; price > 0 for
-  BUY, SELL, DIVIDEND, DEPOSIT and WITHDRAWAL (a zero there records nothing or a wrong cost
-  basis), >= 0 for SPLIT and FEE; fees >= 0 and none on a SPLIT; each at most MAX_AMOUNT. Numbers are plain decimals with
-  an optional thousands comma ("1,234.5"); the import passes decimal-comma files converted.
-- currency: empty means the portfolio's base currency; any other currency is refused, since
-  the ledger holds amounts in the base currency only.
-- The whole ledger with the change must apply (`analytics.holdings.positions`): a SELL may not
-  exceed the shares held on its date, and neither may editing or deleting an earlier row make
-  a later SELL exceed them.
-
-Every accepted change bumps `Portfolio.version` in the same database transaction.
+Whether the market data provider knows a ticker is never asked while validating (that would
+block on the network): `ticker_status` reads the cache, `check_tickers` asks the provider in
+the background.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from dashapp.analytics.holdings import InvalidTransaction, positions
 from dashapp.db.models import Portfolio, PriceCoverage, Quote, Transaction
-from dashapp.market.calendar import MarketCalendar
 from dashapp.market.errors import failed_as_unknown
-from dashapp.rules import (
-    CURRENCY_PATTERN,
-    EXCHANGE_TIMEZONE,
-    KINDS,
-    TICKER_PATTERN,
-    TICKER_RULE,
-)
 from dashapp.rules import LEDGER_FIELDS as FIELDS
 from dashapp.services.context import AppContext
+from dashapp.services.ledger_check import NEW_ID_BASE, check_ledger
+
+# The API's request models state the same limits as the field rules, and read them from here.
+from dashapp.services.ledger_fields import MAX_AMOUNT as MAX_AMOUNT
+from dashapp.services.ledger_fields import MAX_NOTE_LENGTH as MAX_NOTE_LENGTH
+from dashapp.services.ledger_fields import (
+    CleanTransaction,
+    ColumnLabels,
+    LedgerError,
+    RowError,
+    TradingSessions,
+    TransactionDraft,
+    clean_fields,
+    exchange_today,
+)
+from dashapp.services.ledger_numbers import POINT_DECIMALS, NumberStyle
 from dashapp.services.portfolios import PortfolioNotFound, bump_version
 
 TickerStatus = Literal["known", "unknown", "unchecked"]
-# re.ASCII: \d would also match digits such as "١٢٣" or "１", which float() then reads.
-NUMBER_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$", re.ASCII)
-THOUSANDS_PATTERN = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$", re.ASCII)
-EARLIEST_DATE = date(1900, 1, 1)
-MAX_AMOUNT = 1e12
-MAX_NOTE_LENGTH = 1000
-MAX_LEDGER_ERRORS = 50
-NEED_TICKER = ("BUY", "SELL", "DIVIDEND", "SPLIT")
-NEED_SESSION = ("BUY", "SELL")
-NEED_PRICE = ("BUY", "SELL", "DIVIDEND", "DEPOSIT", "WITHDRAWAL")
-# Rows where an empty quantity or price means 0 rather than a missing value.
-ZERO_WHEN_EMPTY = {"quantity": ("FEE",), "price": ("FEE", "SPLIT")}
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One reason a row cannot be accepted. `row` is the spreadsheet row of an import (header
-    is row 1) or None for a single transaction; `column` names the field (or the file's column
-    header on an import); `message` is the sentence to show, starting with the column."""
-
-    row: int | None
-    column: str
-    message: str
-
-
-class LedgerError(ValueError):
-    """A change or an import refused as a whole; `errors` lists every reason found."""
-
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        self.errors = list(errors)
-        super().__init__("; ".join(error.message for error in self.errors))
 
 
 class TransactionNotFound(LookupError):
@@ -93,21 +52,6 @@ class TransactionNotFound(LookupError):
         super().__init__(f"transaction {transaction_id} does not exist in portfolio {portfolio_id}")
         self.portfolio_id = portfolio_id
         self.transaction_id = transaction_id
-
-
-@dataclass(frozen=True)
-class TransactionDraft:
-    """A transaction as the user typed it: strings from a form or file, or plain values; None
-    or "" is an empty field (fees then 0, currency the base currency)."""
-
-    trade_date: str | date | None
-    kind: str | None
-    ticker: str | None = None
-    quantity: str | float | None = ""
-    price: str | float | None = ""
-    fees: str | float | None = ""
-    currency: str | None = ""
-    note: str | None = ""
 
 
 @dataclass(frozen=True)
@@ -124,45 +68,6 @@ class TransactionRow:
     fees: float
     currency: str
     note: str
-
-
-@dataclass(frozen=True)
-class CleanTransaction:
-    """A draft that passed the field rules, ready to be checked against the ledger."""
-
-    trade_date: date
-    kind: str
-    ticker: str | None
-    quantity: float
-    price: float
-    fees: float
-    currency: str
-    note: str
-
-    def values(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in FIELDS}
-
-
-@dataclass(frozen=True)
-class NumberStyle:
-    """How numbers are written: '.' decimals with optional ',' thousands, or ',' decimals with
-    optional '.' thousands (European spreadsheets, which then separate cells with ';')."""
-
-    decimal_comma: bool = False
-
-
-POINT_DECIMALS = NumberStyle()
-COMMA_DECIMALS = NumberStyle(decimal_comma=True)
-
-
-@dataclass
-class _Labels:
-    """The column name to show for each field (an import shows the file's own headers)."""
-
-    names: dict[str, str] = field(default_factory=dict)
-
-    def __call__(self, name: str) -> str:
-        return self.names.get(name, name)
 
 
 # ----- public use cases ------------------------------------------------------------------------
@@ -206,7 +111,7 @@ def add_transaction(ctx: AppContext, portfolio_id: int, draft: TransactionDraft)
         bump_version(session, portfolio_id)
         portfolio = _portfolio(session, portfolio_id)
         clean = _clean_one(ctx, draft, portfolio.base_currency)
-        proposed = _NEW_ID_BASE + 1
+        proposed = NEW_ID_BASE + 1
         check_ledger([*_stored_entries(session, portfolio_id), (proposed, clean)], {proposed: None})
         model = Transaction(portfolio_id=portfolio_id, **clean.values())
         session.add(model)
@@ -279,7 +184,7 @@ def validate_additions(
     """What `add_transactions` would store with `stored` as the ledger, without storing it (the
     import preview; no database read). Raises LedgerError like `add_transactions`."""
     cleaned = clean_drafts(ctx, rows, stored.base_currency, style, labels)
-    entries = [(_NEW_ID_BASE + i, clean) for i, (_, clean) in enumerate(cleaned)]
+    entries = [(NEW_ID_BASE + i, clean) for i, (_, clean) in enumerate(cleaned)]
     check_ledger(
         [*_entries(stored.rows), *entries],
         {entry_id: row for (entry_id, _), (row, _) in zip(entries, cleaned, strict=True)},
@@ -337,9 +242,6 @@ def check_tickers(ctx: AppContext, tickers: Sequence[str]) -> dict[str, TickerSt
     return status
 
 
-# ----- validation: shared by the form, the import and accepted proposals ----------------------
-
-
 def clean_drafts(
     ctx: AppContext,
     rows: Sequence[tuple[int | None, TransactionDraft]],
@@ -349,13 +251,13 @@ def clean_drafts(
 ) -> list[tuple[int | None, CleanTransaction]]:
     """Apply the field rules to every draft; raises LedgerError listing every bad field of
     every row, each with its row number (`rows` pairs row numbers with drafts)."""
-    label = _Labels(labels or {})
+    label = ColumnLabels(labels or {})
     today = exchange_today(ctx)
-    sessions = _Sessions(ctx.calendar)
+    sessions = TradingSessions(ctx.calendar)
     errors: list[RowError] = []
     cleaned: list[tuple[int | None, CleanTransaction]] = []
     for row, draft in rows:
-        clean, problems = _clean_fields(draft, base_currency, today, sessions, style)
+        clean, problems = clean_fields(draft, base_currency, today, sessions, style)
         errors.extend(RowError(row, label(name), f"{label(name)}: {why}") for name, why in problems)
         if clean is not None:
             cleaned.append((row, clean))
@@ -365,326 +267,12 @@ def clean_drafts(
     return cleaned
 
 
-def exchange_today(ctx: AppContext) -> date:
-    """Today's date in New York, where the ledger's dates are trading days."""
-    return ctx.clock.now().astimezone(EXCHANGE_TIMEZONE).date()
-
-
-def check_ledger(
-    entries: Sequence[tuple[int, CleanTransaction]],
-    changed: dict[int, int | None],
-    action: str = "this change",
-    labels: dict[str, str] | None = None,
-) -> None:
-    """Raise LedgerError when the ledger `entries` (id, transaction) does not apply, e.g. a SELL
-    exceeds the shares held on its date. `changed` maps the ids of new or edited entries to the
-    row number their errors carry; an error on any other entry blames `action`.
-
-    Up to MAX_LEDGER_ERRORS rows are reported: after each refused row the check runs again
-    without it.
-    """
-    frame = ledger_frame(entries)
-    label = _Labels(labels or {})
-    errors: list[RowError] = []
-    while len(errors) < MAX_LEDGER_ERRORS:
-        try:
-            positions(frame)
-        except InvalidTransaction as error:
-            errors.append(_ledger_row_error(frame, error, changed, action, label))
-            frame = frame[frame["id"] != error.row]
-            continue
-        break
-    if errors:
-        raise LedgerError(errors)
-
-
-def ledger_frame(entries: Sequence[tuple[int, CleanTransaction]]) -> pd.DataFrame:
-    """The entries in the column layout of `analytics.holdings`."""
-    frame = pd.DataFrame(
-        {
-            "id": np.array([entry_id for entry_id, _ in entries], dtype="int64"),
-            "trade_date": pd.to_datetime(
-                pd.Series([clean.trade_date for _, clean in entries], dtype="object")
-            ).astype("datetime64[ns]"),
-            "kind": pd.Series([clean.kind for _, clean in entries], dtype="object"),
-            "ticker": pd.Series([clean.ticker for _, clean in entries], dtype="object"),
-        }
-    )
-    for name in ("quantity", "price", "fees"):
-        frame[name] = np.array([getattr(clean, name) for _, clean in entries], dtype="float64")
-    return frame
-
-
-def parse_number(raw: object, style: NumberStyle = POINT_DECIMALS) -> float | None:
-    """A finite number from a cell, or None when it is not one: '1234.5', '1,234.5', '1e3';
-    with decimal commas '1234,5' and '1.234,5'."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int | float):
-        value = float(raw)
-        return value if math.isfinite(value) else None
-    if not isinstance(raw, str):
-        return None
-    text = raw.strip().replace("\u00a0", "").replace(" ", "")
-    if style.decimal_comma:
-        if re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+(,\d*)?", text):
-            text = text.replace(".", "")
-        if text.count(".") or text.count(",") > 1:
-            return None
-        text = text.replace(",", ".")
-    elif THOUSANDS_PATTERN.match(text):
-        text = text.replace(",", "")
-    if not NUMBER_PATTERN.match(text):
-        return None
-    value = float(text)
-    return value if math.isfinite(value) else None
-
-
-def format_number(value: float) -> str:
-    """A number as the messages show it: 10, 10.5, 0.3 (ten significant digits)."""
-    return format(value, ".10g")
-
-
 # ----- internals -------------------------------------------------------------------------------
-
-# Ids given to rows not stored yet; they sort after every stored row of the same date, as the
-# ids the database will assign them do.
-_NEW_ID_BASE = 2**62
 
 
 def _clean_one(ctx: AppContext, draft: TransactionDraft, base_currency: str) -> CleanTransaction:
     [(_, clean)] = clean_drafts(ctx, [(None, draft)], base_currency)
     return clean
-
-
-def _clean_fields(
-    draft: TransactionDraft,
-    base_currency: str,
-    today: date,
-    sessions: _Sessions,
-    style: NumberStyle,
-) -> tuple[CleanTransaction | None, list[tuple[str, str]]]:
-    """The draft's values after the field rules, and (field, reason) for each rule broken."""
-    problems: list[tuple[str, str]] = []
-    kind = _text(draft.kind).strip().upper()
-    if kind not in KINDS:
-        shown = _text(draft.kind).strip()
-        problems.append(
-            ("kind", f"'{shown}' is not a transaction type ({', '.join(KINDS)})")
-            if shown
-            else ("kind", f"missing; one of {', '.join(KINDS)}")
-        )
-    trade_date = _parse_date(draft.trade_date, today, problems)
-    if trade_date is not None and kind in NEED_SESSION:
-        off_session = sessions.problem(trade_date)
-        if off_session:
-            problems.append(("trade_date", off_session))
-    ticker = _parse_ticker(draft.ticker, kind, problems)
-    amounts = {
-        name: _parse_amount(name, getattr(draft, name), kind, style, problems)
-        for name in ("quantity", "price", "fees")
-    }
-    fees = amounts["fees"]
-    if kind == "SPLIT" and fees:
-        problems.append(("fees", "a SPLIT has no fees; record a FEE transaction"))
-    currency = _parse_currency(draft.currency, base_currency, problems)
-    note = _parse_note(draft.note, problems)
-    quantity, price = amounts["quantity"], amounts["price"]
-    if problems or trade_date is None or quantity is None or price is None or fees is None:
-        return None, problems
-    clean = CleanTransaction(
-        trade_date=trade_date,
-        kind=kind,
-        ticker=ticker,
-        quantity=quantity,
-        price=price,
-        fees=fees,
-        currency=currency,
-        note=note,
-    )
-    return clean, []
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
-
-
-def _parse_date(
-    raw: str | date | None, today: date, problems: list[tuple[str, str]]
-) -> date | None:
-    if isinstance(raw, datetime):
-        day = raw.date()
-    elif isinstance(raw, date):
-        day = raw
-    else:
-        text = _text(raw).strip()
-        try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                raise ValueError(text)
-            day = date.fromisoformat(text)
-        except ValueError:
-            problems.append(
-                ("trade_date", f"'{text}' is not a date (YYYY-MM-DD)" if text else "missing")
-            )
-            return None
-    if day < EARLIEST_DATE:
-        problems.append(("trade_date", f"{day.isoformat()} is before {EARLIEST_DATE.isoformat()}"))
-        return None
-    if day > today:
-        problems.append(
-            (
-                "trade_date",
-                f"{day.isoformat()} is in the future (today is {today.isoformat()} in New York)",
-            )
-        )
-        return None
-    return day
-
-
-def _parse_ticker(raw: str | None, kind: str, problems: list[tuple[str, str]]) -> str | None:
-    text = _text(raw).strip()
-    if not text:
-        if kind in NEED_TICKER:
-            problems.append(("ticker", f"missing; a {kind} needs a ticker"))
-        return None
-    ticker = text.upper()
-    if not TICKER_PATTERN.match(ticker):
-        problems.append(
-            (
-                "ticker",
-                f"'{text[:40]}' is not a ticker symbol ({TICKER_RULE})",
-            )
-        )
-        return None
-    return ticker
-
-
-def _parse_amount(
-    name: str,
-    raw: str | float | None,
-    kind: str,
-    style: NumberStyle,
-    problems: list[tuple[str, str]],
-) -> float | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        if name == "fees" or kind in ZERO_WHEN_EMPTY.get(name, ()):
-            return 0.0
-        problems.append((name, "missing"))
-        return None
-    value = parse_number(raw, style)
-    if value is None:
-        problems.append((name, f"'{_text(raw).strip()[:40]}' is not a number"))
-        return None
-    if name == "quantity" and kind in NEED_TICKER and value <= 0:
-        what = (
-            "a split ratio (new shares per old share) must be positive"
-            if kind == "SPLIT"
-            else f"a {kind} needs a positive quantity"
-        )
-        problems.append((name, f"{what}, not {format_number(value)}"))
-        return None
-    if value < 0:
-        problems.append((name, f"must not be negative, not {format_number(value)}"))
-        return None
-    if name == "price" and kind in NEED_PRICE and value == 0:
-        problems.append((name, f"a {kind} needs a positive price, not 0"))
-        return None
-    if value > MAX_AMOUNT:
-        problems.append((name, f"{format_number(value)} is too large (at most 1e12)"))
-        return None
-    return value
-
-
-def _parse_currency(raw: str | None, base_currency: str, problems: list[tuple[str, str]]) -> str:
-    currency = _text(raw).strip().upper()
-    if not currency:
-        return base_currency
-    if not CURRENCY_PATTERN.match(currency):
-        problems.append(("currency", f"'{_text(raw).strip()[:20]}' is not a three-letter code"))
-    elif currency != base_currency:
-        problems.append(
-            (
-                "currency",
-                f"{currency} differs from the portfolio's base currency {base_currency}; "
-                f"record the amounts in {base_currency}",
-            )
-        )
-    return currency
-
-
-def _parse_note(raw: str | None, problems: list[tuple[str, str]]) -> str:
-    note = _text(raw).strip()
-    if len(note) > MAX_NOTE_LENGTH:
-        problems.append(("note", f"longer than {MAX_NOTE_LENGTH} characters"))
-    elif any(unicodedata.category(char) in ("Cc", "Cs") for char in note if char not in "\t\r\n"):
-        problems.append(("note", "contains control characters"))
-    return note
-
-
-class _Sessions:
-    """The XNYS sessions, to say whether a trade date is one and which session it maps to."""
-
-    def __init__(self, calendar: MarketCalendar) -> None:
-        self.first = calendar.first_session
-        self.days = calendar.sessions(self.first, calendar.last_session).to_numpy(
-            dtype="datetime64[ns]"
-        )
-
-    def problem(self, day: date) -> str | None:
-        """None for a session, else why not and the next session (when the order executes)."""
-        if day < self.first:
-            return (
-                f"{day.isoformat()} is before {self.first.isoformat()}, "
-                "the first XNYS session this app knows"
-            )
-        stamp = np.datetime64(day, "ns")
-        index = int(np.searchsorted(self.days, stamp))
-        if index < len(self.days) and self.days[index] == stamp:
-            return None
-        weekday = day.strftime("%A")
-        what = f"a {weekday}" if day.weekday() >= 5 else f"a market holiday ({weekday})"
-        mapped = (
-            pd.Timestamp(self.days[index]).date().isoformat()
-            if index < len(self.days)
-            else "none known yet"
-        )
-        return (
-            f"{day.isoformat()} is {what}, not an XNYS session; the trade maps to session {mapped}"
-        )
-
-
-def _ledger_row_error(
-    frame: pd.DataFrame,
-    error: InvalidTransaction,
-    changed: dict[int, int | None],
-    action: str,
-    label: _Labels,
-) -> RowError:
-    """Translate the first row the holdings calculation refused into a sentence."""
-    bad = frame[frame["id"] == error.row].iloc[0]
-    day = bad["trade_date"].date().isoformat()
-    if bad["kind"] == "SELL" and error.column == "quantity":
-        earlier = frame[
-            (frame["trade_date"] < bad["trade_date"])
-            | ((frame["trade_date"] == bad["trade_date"]) & (frame["id"] < bad["id"]))
-        ]
-        held = positions(earlier)["shares"].get(bad["ticker"], 0.0)
-        what = (
-            f"sell of {format_number(bad['quantity'])} {bad['ticker']} on {day} exceeds "
-            f"the {format_number(held)} shares held then"
-        )
-    else:
-        what = f"{bad['kind']} of {bad['ticker']} on {day}: {error.reason}"
-    row_id = int(bad["id"])
-    column = label(error.column)
-    if row_id in changed:
-        return RowError(changed[row_id], column, f"{column}: {what}")
-    return RowError(
-        None,
-        column,
-        f"{column}: {action} would leave the {what.replace('exceeds', 'exceeding')} "
-        f"(transaction #{row_id})",
-    )
 
 
 def _portfolio(session: Session, portfolio_id: int) -> Portfolio:
