@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 Plan = TypeVar("Plan")
+Result = TypeVar("Result")
 # Background work reports (percent, stage) to a progress bar as it goes.
 Progress = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
-class Ready:
-    """The finished result, JSON-ready."""
+class Ready(Generic[Result]):
+    """The finished result, JSON-ready (a `ComparisonResult` or a `BacktestResult`)."""
 
-    result: dict[str, Any]
+    result: Result
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 
 from dashapp.analytics import backtest as engine
 from dashapp.db.models import PriceBar, PriceCoverage, Transaction
-from dashapp.services import backtests
 from dashapp.services.answers import NeedsFetch, Ready
+from dashapp.services.backtest_plans import my_contributions
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.backtests import (
     answer,
@@ -234,7 +234,7 @@ def test_a_ledger_without_cash_contributes_what_its_trades_cost(prices):
             },
         ],
     )
-    flows = backtests.my_contributions(prices, load_ledger(prices, portfolio.id), START, END)
+    flows = my_contributions(prices, load_ledger(prices, portfolio.id), START, END)
     # The January buy was in before the period starts: it counts on its first session.
     assert flows.to_dict() == {
         pd.Timestamp("2024-06-03"): 1_801.0,
