@@ -2,9 +2,10 @@
 
 The CSV is safe to open in a spreadsheet: a cell that starts with = + - @ tab or CR would be
 read as a formula (CSV injection), so it gets a leading apostrophe, which spreadsheets show as
-text and `ledger_import` removes again. A cell that already starts with apostrophes before
-such a character gets one more, so the import gives back exactly what was stored. Numbers are
-written in the shortest form that reads back as the same float, and are never negative.
+text and the import removes again (`ledger_files.unneutralise`). A cell that already starts
+with apostrophes before such a character gets one more, so the import gives back exactly what
+was stored. Numbers are written in the shortest form that reads back as the same float, and
+are never negative.
 """
 
 from __future__ import annotations

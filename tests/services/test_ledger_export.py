@@ -15,7 +15,8 @@ from dashapp.services.ledger_export import (
     import_limit_warning,
     neutralise,
 )
-from dashapp.services.ledger_import import ImportTooLarge, import_transactions, unneutralise
+from dashapp.services.ledger_files import unneutralise
+from dashapp.services.ledger_import import ImportTooLarge, import_transactions
 from dashapp.services.portfolios import create_portfolio
 from dashapp.services.transactions import TransactionDraft, add_transaction, list_transactions
 
