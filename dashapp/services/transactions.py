@@ -26,7 +26,7 @@ from dashapp.db.models import Portfolio, PriceCoverage, Quote, Transaction
 from dashapp.market.errors import failed_as_unknown
 from dashapp.rules import LEDGER_FIELDS as FIELDS
 from dashapp.services.context import AppContext
-from dashapp.services.ledger_check import NEW_ID_BASE, check_ledger
+from dashapp.services.ledger_check import NEW_ID_BASE, LedgerLine, check_ledger
 
 # The API's request models state the same limits as the field rules, and read them from here.
 from dashapp.services.ledger_fields import MAX_AMOUNT as MAX_AMOUNT
@@ -320,31 +320,16 @@ def _stored_ledger(session: Session, portfolio_id: int) -> StoredLedger:
 
 def _stored_entries(
     session: Session, portfolio_id: int, without: int | None = None
-) -> list[tuple[int, CleanTransaction]]:
+) -> list[tuple[int, LedgerLine]]:
     """The stored ledger as entries for `check_ledger`, leaving out the row `without`."""
     return _entries(_stored_rows(session, portfolio_id), without)
 
 
 def _entries(
     rows: Sequence[TransactionRow], without: int | None = None
-) -> list[tuple[int, CleanTransaction]]:
-    return [
-        (
-            row.id,
-            CleanTransaction(
-                trade_date=row.trade_date,
-                kind=row.kind,
-                ticker=row.ticker,
-                quantity=row.quantity,
-                price=row.price,
-                fees=row.fees,
-                currency=row.currency,
-                note=row.note,
-            ),
-        )
-        for row in rows
-        if row.id != without
-    ]
+) -> list[tuple[int, LedgerLine]]:
+    # Stored rows go to the check as they are: it reads the fields they share with a new row.
+    return [(row.id, row) for row in rows if row.id != without]
 
 
 def _row(model: Transaction) -> TransactionRow:
