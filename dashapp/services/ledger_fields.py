@@ -12,9 +12,9 @@ Rules follow the conventions of `dashapp.analytics.holdings`:
   asks the provider in the background.
 - quantity > 0 for BUY, SELL, DIVIDEND and SPLIT (the ratio), >= 0 otherwise; price > 0 for
   BUY, SELL, DIVIDEND, DEPOSIT and WITHDRAWAL (a zero there records nothing or a wrong cost
-  basis), >= 0 for SPLIT and FEE; fees >= 0 and none on a SPLIT; each at most MAX_AMOUNT. Numbers are plain decimals with
-  an optional thousands comma ("1,234.5"); the import passes decimal-comma files converted
-  (`ledger_numbers`).
+  basis), >= 0 for SPLIT and FEE; fees >= 0 and none on a SPLIT; each at most MAX_AMOUNT.
+  Numbers are plain decimals with an optional thousands comma ("1,234.5"); an import of a
+  decimal-comma file reads them in that style (`ledger_numbers`).
 - currency: empty means the portfolio's base currency; any other currency is refused, since
   the ledger holds amounts in the base currency only.
 
