@@ -28,6 +28,7 @@ from dashapp import context_of, create_app
 from dashapp.clock import FrozenClock
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.fetch_log import count_requests
+from dashapp.process import configure_process
 from dashapp.settings import Settings
 from tests.dash_client import DashClient
 
@@ -98,6 +99,7 @@ def main() -> None:
             market_data="demo",
             secret_key="bench",
         )
+        configure_process(settings)
         app = create_app(settings, clock=FrozenClock(NOW))
         client = DashClient(app)
         medians = {}

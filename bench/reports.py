@@ -46,6 +46,7 @@ from dashapp.analytics.income import (
 from dashapp.analytics.lots import realized_by_year, realized_lots
 from dashapp.clock import FrozenClock
 from dashapp.db.models import Portfolio, Transaction
+from dashapp.process import configure_process
 from dashapp.services.reports import reports
 from dashapp.settings import Settings
 
@@ -159,6 +160,7 @@ def main() -> None:
             market_data="demo",
             secret_key="bench",
         )
+        configure_process(settings)
         app = create_app(settings, clock=FrozenClock(NOW))
         portfolio_id = seed(app, ledger)
         context = context_of(app)

@@ -109,12 +109,7 @@ def context_of(app: Dash) -> AppContext:
 
 
 def _install_telemetry(app: Dash, app_context: AppContext) -> None:
-    """Server-Timing and a latency histogram for every request, `/metrics` and `/healthz`.
-
-    `metrics.configure` sets PROMETHEUS_MULTIPROC_DIR from settings before prometheus_client is
-    first imported (telemetry.metrics imports it lazily), so every worker writes the shared files.
-    """
-    metrics.configure(app_context.settings.metrics_dir)
+    """Server-Timing and a latency histogram for every request, `/metrics` and `/healthz`."""
     cache_status.count_cache_use(app_context)
     install_db_timing(app_context.db.engine)
     app_context.store.provider = TimedProvider(app_context.store.provider)

@@ -26,6 +26,7 @@ from dashapp import context_of, create_app
 from dashapp.clock import FrozenClock
 from dashapp.services.context import AppContext, build_context
 from dashapp.settings import Settings
+from dashapp.telemetry import metrics
 
 # A Wednesday evening after the close: the 2024-12-04 session is complete.
 AFTER_CLOSE = datetime(2024, 12, 4, 22, 0, tzinfo=UTC)
@@ -86,6 +87,14 @@ def _install_network_guard() -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _install_network_guard()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def metrics_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One metrics directory for the test process, set once as an entry point sets it
+    (`create_app` never does). The rest of `configure_process`, logging and yfinance, is left
+    to the tests about them."""
+    return metrics.configure(tmp_path_factory.mktemp("prometheus"))
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 prometheus_client decides at its first import whether values live in per-process files, from
 PROMETHEUS_MULTIPROC_DIR. So this module imports it only inside functions, after `configure`
 has set that variable from settings (the one directory every process of the host shares);
-`create_app` and the clock process call `configure` before anything is counted.
+the entry points call `configure` (`dashapp.process.configure_process`) before building anything.
 
 Counted in the processes themselves: request latency per route, cache hits and misses.
 Read from shared state when scraped, so every process and host agrees: upstream requests by

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from dashapp import create_app
+from dashapp.process import configure_process
 from dashapp.settings import Settings
 
 FULL_SIZE = "8m"
@@ -34,6 +35,7 @@ def main(root: Path, fault: str) -> None:
         market_data="demo",
         secret_key="cache-probe",
     )
+    configure_process(settings)
     client = create_app(settings).server.test_client()
     created = client.post("/api/portfolios", json={"name": "Probe", "base_currency": "USD"})
     portfolio = created.get_json()["id"]
