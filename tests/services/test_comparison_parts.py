@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from dashapp.services import comparison
+from dashapp.services import comparison, comparison_results
 from dashapp.services.answers import Ready
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 
@@ -24,7 +24,7 @@ def demo(app_context) -> int:
 def computed_parts(monkeypatch) -> list[str]:
     """The parts computed (not read from the cache): "portfolio" or a benchmark's ticker."""
     names: list[str] = []
-    own, benchmark = comparison._portfolio_part, comparison._benchmark_part
+    own, benchmark = comparison_results.portfolio_part, comparison_results.benchmark_part
 
     def portfolio_part(*args):
         names.append("portfolio")
@@ -34,8 +34,8 @@ def computed_parts(monkeypatch) -> list[str]:
         names.append(closes.columns[0])
         return benchmark(flows, returns, closes, *args)
 
-    monkeypatch.setattr(comparison, "_portfolio_part", portfolio_part)
-    monkeypatch.setattr(comparison, "_benchmark_part", benchmark_part)
+    monkeypatch.setattr(comparison_results, "portfolio_part", portfolio_part)
+    monkeypatch.setattr(comparison_results, "benchmark_part", benchmark_part)
     return names
 
 
