@@ -23,20 +23,24 @@ from dash import Dash, html
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from dashapp.rules import CACHED, FRESH, MISSING, STALE
 from dashapp.services.context import AppContext
 from dashapp.services.dashboard import DashboardPage, dashboard_page
 from dashapp.services.dashboard_panels import PANEL_PERIODS
 from dashapp.ui.components import NO_VALUE, change_class, demo_label, is_number, money
-from dashapp.ui.dashboard import (
-    ALLOCATION_CHOICES,
-    ALLOCATION_NOTE,
-    DEFAULT_PERIOD,
-    allocation_figure,
+from dashapp.ui.dashboard.holdings import (
+    GRID_MIN_WIDTH,
     column_defs,
     holding_records,
-    movers_figure,
     summary_cards,
     totals_note,
+)
+from dashapp.ui.dashboard.layout import DEFAULT_PERIOD
+from dashapp.ui.dashboard.panels import (
+    ALLOCATION_CHOICES,
+    ALLOCATION_NOTE,
+    allocation_figure,
+    movers_figure,
 )
 from dashapp.ui.shell import NAV_LINKS
 
@@ -49,16 +53,14 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-BADGE_COLORS = {"fresh": "success", "cached": "info", "stale": "warning", "missing": "secondary"}
-# The grid's default minimum column width (dashboard.py, defaultColDef.minWidth).
-GRID_MIN_WIDTH = 115
+BADGE_COLORS = {FRESH: "success", CACHED: "info", STALE: "warning", MISSING: "secondary"}
 
 
 @dataclass(frozen=True)
 class FirstPaint:
     """The page down to the holdings, and the chart panels: the real panels are the last thing
-    of the page and are drawn after the holdings (dashboard.MOUNT_AFTER_HOLDINGS), so each part
-    leaves on its own. Both come before the entry point, to be painted before the renderer's
+    of the page and are drawn after the holdings (dashboard.callbacks.MOUNT_AFTER_HOLDINGS), so
+    each part leaves on its own. Both come before the entry point, to be painted before the renderer's
     scripts run; the panels move behind the entry point when the real page shows."""
 
     page: str
