@@ -23,16 +23,46 @@ from dashapp.services.portfolios import (
 )
 from dashapp.ui.components import field_label
 
+# The page's component ids. A checked box also has `<id>-label` and `<id>-feedback` (`_checked`).
+NEW_NAME = "portfolios-new-name"
+NEW_CURRENCY = "portfolios-new-currency"
+CREATE = "portfolios-create"
+FEEDBACK = "portfolios-feedback"
+DONE = "portfolios-done"
+TABLE = "portfolios-table"
+LIST = "portfolios-list"
+TARGET = "portfolios-target"
+RENAME_MODAL = "portfolios-rename-modal"
+RENAME_NAME = "portfolios-rename-name"
+RENAME_SAVE = "portfolios-rename-save"
+DELETE_MODAL = "portfolios-delete-modal"
+DELETE_TEXT = "portfolios-delete-text"
+DELETE_CANCEL = "portfolios-delete-cancel"
+DELETE_CONFIRM = "portfolios-delete-confirm"
+# Each row's buttons: pattern-matching ids {"type": ..., "index": portfolio id}.
+RENAME_BUTTON = "portfolio-rename"
+DELETE_BUTTON = "portfolio-delete"
+
 # The boxes a refused change can be marked at, and which one each (button, field) names.
-CHECKED_FIELDS = ("portfolios-new-name", "portfolios-new-currency", "portfolios-rename-name")
+CHECKED_FIELDS = (NEW_NAME, NEW_CURRENCY, RENAME_NAME)
 FIELD_OF = {
-    ("portfolios-create", "name"): "portfolios-new-name",
-    ("portfolios-create", "base_currency"): "portfolios-new-currency",
-    ("portfolios-rename-save", "name"): "portfolios-rename-name",
+    (CREATE, "name"): NEW_NAME,
+    (CREATE, "base_currency"): NEW_CURRENCY,
+    (RENAME_SAVE, "name"): RENAME_NAME,
 }
 
 
 def layout(app_context: AppContext) -> html.Div:
+    return page(list_portfolios(app_context))
+
+
+def validation_state() -> html.Div:
+    """The page drawn without reading anything, for `app.validation_layout`: one blank row, so
+    that its pattern-matching buttons are there too."""
+    return page([PortfolioSummary(id=0, name="", base_currency="", version=0)])
+
+
+def page(portfolios: list[PortfolioSummary]) -> html.Div:
     return html.Div(
         [
             html.H4("Portfolios", className="mb-3"),
@@ -41,7 +71,7 @@ def layout(app_context: AppContext) -> html.Div:
                     dbc.Col(
                         _checked(
                             "New portfolio's name",
-                            dbc.Input(id="portfolios-new-name", placeholder="e.g. Retirement"),
+                            dbc.Input(id=NEW_NAME, placeholder="e.g. Retirement"),
                         ),
                         xs=12,
                         md=4,
@@ -50,7 +80,7 @@ def layout(app_context: AppContext) -> html.Div:
                         _checked(
                             "Currency",
                             dbc.Input(
-                                id="portfolios-new-currency",
+                                id=NEW_CURRENCY,
                                 value="USD",
                                 maxLength=3,
                                 placeholder="USD",
@@ -60,7 +90,7 @@ def layout(app_context: AppContext) -> html.Div:
                         md=2,
                     ),
                     dbc.Col(
-                        dbc.Button("Create", id="portfolios-create", color="primary"),
+                        dbc.Button("Create", id=CREATE, color="primary"),
                         xs=12,
                         md="auto",
                         className="create-button",
@@ -68,32 +98,30 @@ def layout(app_context: AppContext) -> html.Div:
                 ],
                 className="g-2 mb-2 align-items-start",
             ),
-            html.Div(id="portfolios-feedback"),
-            html.Div(id="portfolios-table", children=_table(list_portfolios(app_context))),
-            dcc.Store(id="portfolios-target"),
+            html.Div(id=FEEDBACK),
+            html.Div(id=TABLE, children=_table(portfolios)),
+            dcc.Store(id=TARGET),
             dbc.Modal(
                 [
                     dbc.ModalHeader(dbc.ModalTitle("Rename portfolio")),
-                    dbc.ModalBody(_checked("New name", dbc.Input(id="portfolios-rename-name"))),
-                    dbc.ModalFooter(
-                        dbc.Button("Save", id="portfolios-rename-save", color="primary")
-                    ),
+                    dbc.ModalBody(_checked("New name", dbc.Input(id=RENAME_NAME))),
+                    dbc.ModalFooter(dbc.Button("Save", id=RENAME_SAVE, color="primary")),
                 ],
-                id="portfolios-rename-modal",
+                id=RENAME_MODAL,
                 is_open=False,
             ),
             dbc.Modal(
                 [
                     dbc.ModalHeader(dbc.ModalTitle("Delete portfolio?")),
-                    dbc.ModalBody(id="portfolios-delete-text"),
+                    dbc.ModalBody(id=DELETE_TEXT),
                     dbc.ModalFooter(
                         [
-                            dbc.Button("Keep it", id="portfolios-delete-cancel", color="secondary"),
-                            dbc.Button("Delete", id="portfolios-delete-confirm", color="danger"),
+                            dbc.Button("Keep it", id=DELETE_CANCEL, color="secondary"),
+                            dbc.Button("Delete", id=DELETE_CONFIRM, color="danger"),
                         ]
                     ),
                 ],
-                id="portfolios-delete-modal",
+                id=DELETE_MODAL,
                 is_open=False,
             ),
         ]
@@ -102,19 +130,19 @@ def layout(app_context: AppContext) -> html.Div:
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
     @app.callback(
-        Output("portfolios-rename-modal", "is_open"),
-        Output("portfolios-delete-modal", "is_open"),
-        Output("portfolios-target", "data"),
-        Output("portfolios-rename-name", "value"),
-        Output("portfolios-delete-text", "children"),
-        Input({"type": "portfolio-rename", "index": ALL}, "n_clicks"),
-        Input({"type": "portfolio-delete", "index": ALL}, "n_clicks"),
-        Input("portfolios-delete-cancel", "n_clicks"),
+        Output(RENAME_MODAL, "is_open"),
+        Output(DELETE_MODAL, "is_open"),
+        Output(TARGET, "data"),
+        Output(RENAME_NAME, "value"),
+        Output(DELETE_TEXT, "children"),
+        Input({"type": RENAME_BUTTON, "index": ALL}, "n_clicks"),
+        Input({"type": DELETE_BUTTON, "index": ALL}, "n_clicks"),
+        Input(DELETE_CANCEL, "n_clicks"),
         prevent_initial_call=True,
     )
     def ask(_rename_clicks, _delete_clicks, _cancel_clicks):
         trigger = ctx.triggered_id
-        if trigger == "portfolios-delete-cancel":
+        if trigger == DELETE_CANCEL:
             return False, False, None, no_update, no_update
         # Redrawing the table re-creates the buttons with n_clicks None: not a click.
         if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
@@ -123,36 +151,36 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             portfolio = get_portfolio(app_context, int(trigger["index"]))
         except PortfolioNotFound:
             raise PreventUpdate from None
-        if trigger["type"] == "portfolio-rename":
+        if trigger["type"] == RENAME_BUTTON:
             return True, False, portfolio.id, portfolio.name, no_update
         return False, True, portfolio.id, no_update, _deletion_warning(app_context, portfolio.id)
 
     @app.callback(
-        Output("portfolios-table", "children"),
-        Output("portfolios-feedback", "children"),
-        Output("portfolios-rename-modal", "is_open", allow_duplicate=True),
-        Output("portfolios-delete-modal", "is_open", allow_duplicate=True),
+        Output(TABLE, "children"),
+        Output(FEEDBACK, "children"),
+        Output(RENAME_MODAL, "is_open", allow_duplicate=True),
+        Output(DELETE_MODAL, "is_open", allow_duplicate=True),
         *(Output(field, "invalid") for field in CHECKED_FIELDS),
         *(Output(f"{field}-feedback", "children") for field in CHECKED_FIELDS),
-        Input("portfolios-create", "n_clicks"),
-        Input("portfolios-rename-save", "n_clicks"),
-        Input("portfolios-delete-confirm", "n_clicks"),
-        State("portfolios-new-name", "value"),
-        State("portfolios-new-currency", "value"),
-        State("portfolios-rename-name", "value"),
-        State("portfolios-target", "data"),
+        Input(CREATE, "n_clicks"),
+        Input(RENAME_SAVE, "n_clicks"),
+        Input(DELETE_CONFIRM, "n_clicks"),
+        State(NEW_NAME, "value"),
+        State(NEW_CURRENCY, "value"),
+        State(RENAME_NAME, "value"),
+        State(TARGET, "data"),
         prevent_initial_call=True,
     )
     def change(_create, _save, _confirm, new_name, new_currency, renamed_to, target):
         trigger = ctx.triggered_id
         try:
-            if trigger == "portfolios-create":
+            if trigger == CREATE:
                 created = create_portfolio(app_context, new_name or "", new_currency or "")
                 message = f"Created {created.name}."
-            elif trigger == "portfolios-rename-save" and target is not None:
+            elif trigger == RENAME_SAVE and target is not None:
                 renamed = rename_portfolio(app_context, int(target), renamed_to or "")
                 message = f"Renamed to {renamed.name}."
-            elif trigger == "portfolios-delete-confirm" and target is not None:
+            elif trigger == DELETE_CONFIRM and target is not None:
                 gone = get_portfolio(app_context, int(target))
                 delete_portfolio(app_context, gone.id)
                 message = f"Deleted {gone.name} and its transactions."
@@ -160,14 +188,14 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
                 raise PreventUpdate
         except InvalidInput as error:
             # Said under the field at fault, as for any other field; nothing else changes.
-            field = FIELD_OF.get((trigger, error.field), "portfolios-new-name")
+            field = FIELD_OF.get((trigger, error.field), NEW_NAME)
             marks = [name == field for name in CHECKED_FIELDS]
             sentence = error.reason[:1].upper() + error.reason[1:] + "."
             said = [sentence if name == field else "" for name in CHECKED_FIELDS]
             return no_update, None, no_update, no_update, *marks, *said
         except PortfolioNotFound:
             message = "That portfolio no longer exists."
-        feedback = dbc.Alert(message, color="success", className="py-1", id="portfolios-done")
+        feedback = dbc.Alert(message, color="success", className="py-1", id=DONE)
         clean = (*(False for _ in CHECKED_FIELDS), *("" for _ in CHECKED_FIELDS))
         return _table(list_portfolios(app_context)), feedback, False, False, *clean
 
@@ -221,14 +249,14 @@ def _table(portfolios: list[PortfolioSummary]) -> dbc.Table | dbc.Alert:
                         ),
                         dbc.Button(
                             "Rename",
-                            id={"type": "portfolio-rename", "index": p.id},
+                            id={"type": RENAME_BUTTON, "index": p.id},
                             size="sm",
                             color="outline-secondary",
                             className="me-2",
                         ),
                         dbc.Button(
                             "Delete",
-                            id={"type": "portfolio-delete", "index": p.id},
+                            id={"type": DELETE_BUTTON, "index": p.id},
                             size="sm",
                             color="outline-danger",
                         ),
@@ -239,6 +267,4 @@ def _table(portfolios: list[PortfolioSummary]) -> dbc.Table | dbc.Alert:
         )
         for p in portfolios
     ]
-    return dbc.Table(
-        [header, html.Tbody(rows)], hover=True, size="sm", responsive=True, id="portfolios-list"
-    )
+    return dbc.Table([header, html.Tbody(rows)], hover=True, size="sm", responsive=True, id=LIST)

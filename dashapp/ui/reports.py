@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as markup
 import re
+from datetime import date
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
@@ -17,13 +18,15 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashapp.services.context import AppContext
-from dashapp.services.portfolios import PortfolioNotFound, list_portfolios
+from dashapp.services.portfolios import PortfolioNotFound, PortfolioSummary, list_portfolios
 from dashapp.services.reports import (
     METHOD_LABELS,
     IncomeReport,
     RealizedLot,
     RealizedReport,
     RealizedYear,
+    Reports,
+    parse_method,
     realized_report,
     reports,
 )
@@ -32,6 +35,26 @@ from dashapp.ui.components import NO_VALUE, change_class, money
 PATH_PATTERN = re.compile(r"^/portfolios/([0-9]{1,18})/reports$")
 REALIZED_HEADERS = ("Year", "Sales", "Proceeds", "Cost", "Gain", "Short term", "Long term")
 LOT_HEADERS = ("Sold", "Ticker", "Acquired", "Quantity", "Proceeds", "Cost", "Gain", "Held")
+
+# The pages' component ids: `/reports`, then one portfolio's income and realized gains.
+PORTFOLIO_LINKS = "reports-portfolios"
+PORTFOLIO = "reports-portfolio"
+TITLE = "reports-title"
+INCOME_TOTAL = "income-total"
+INCOME_TTM = "income-ttm"
+INCOME_YIELD_ON_COST = "income-yield-on-cost"
+INCOME_CURRENT_YIELD = "income-current-yield"
+INCOME_FORWARD_ESTIMATE = "income-forward-estimate"
+INCOME_CHART = "income-chart"
+INCOME_YEARS = "income-years"
+INCOME_HOLDINGS = "income-holdings"
+INCOME_CSV = "income-csv-{grouping}"
+METHOD = "reports-method"
+REALIZED_CSV = "realized-csv"
+REALIZED_TOTAL = "realized-total"
+REALIZED_YEARS = "realized-years"
+REALIZED_NONE = "realized-none"
+REALIZED_YEAR = "realized-{year}"
 
 
 def portfolio_id_in(path: str) -> int | None:
@@ -42,7 +65,10 @@ def portfolio_id_in(path: str) -> int | None:
 
 def index_layout(app_context: AppContext) -> html.Div:
     """`/reports`: one link per portfolio."""
-    portfolios = list_portfolios(app_context)
+    return _index(list_portfolios(app_context))
+
+
+def _index(portfolios: list[PortfolioSummary]) -> html.Div | dbc.Alert:
     if not portfolios:
         return dbc.Alert(
             ["No portfolios yet. ", dcc.Link("Create one or load the demo", href="/")],
@@ -53,7 +79,7 @@ def index_layout(app_context: AppContext) -> html.Div:
             html.H4("Reports", className="mb-3"),
             html.Ul(
                 [html.Li(dcc.Link(p.name, href=f"/portfolios/{p.id}/reports")) for p in portfolios],
-                id="reports-portfolios",
+                id=PORTFOLIO_LINKS,
             ),
         ]
     )
@@ -67,14 +93,27 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
             ["This portfolio does not exist. ", dcc.Link("See all portfolios", href="/portfolios")],
             color="warning",
         )
+    return _report_page(both)
+
+
+def validation_states() -> list[html.Div]:
+    """Both pages drawn without reading anything, for `app.validation_layout`: the list with one
+    blank portfolio, and that portfolio's reports with nothing recorded."""
+    blank = PortfolioSummary(id=0, name="", base_currency="", version=0)
+    income = IncomeReport(blank, date.min, 0.0, 0.0, 0.0, None, None, (), (), ())
+    realized = RealizedReport(blank, parse_method(None), None, 0.0, (), ())
+    return [_index([blank]), _report_page(Reports(income, realized))]
+
+
+def _report_page(both: Reports) -> html.Div:
     income, realized = both.income, both.realized
     portfolio = income.portfolio
     return html.Div(
         [
-            dcc.Store(id="reports-portfolio", data=portfolio.id),
+            dcc.Store(id=PORTFOLIO, data=portfolio.id),
             html.H4(
                 [
-                    html.Span(portfolio.name, id="reports-title"),
+                    html.Span(portfolio.name, id=TITLE),
                     html.Span(" · income and realized gains", className="text-muted"),
                     dcc.Link(
                         "← transactions", href=f"/portfolios/{portfolio.id}", className="fs-6 ms-3"
@@ -94,11 +133,11 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
     @app.callback(
-        Output("realized-years", "children"),
-        Output("realized-total", "children"),
-        Output("realized-csv", "href"),
-        Input("reports-method", "value"),
-        State("reports-portfolio", "data"),
+        Output(REALIZED_YEARS, "children"),
+        Output(REALIZED_TOTAL, "children"),
+        Output(REALIZED_CSV, "href"),
+        Input(METHOD, "value"),
+        State(PORTFOLIO, "data"),
         prevent_initial_call=True,
     )
     def change_method(method, portfolio_id):
@@ -149,18 +188,18 @@ def income_figure(report: IncomeReport) -> go.Figure:
 def _income_section(report: IncomeReport) -> html.Div:
     currency = report.currency
     cards = [
-        ("Dividends, all time", money(report.total, currency), "income-total"),
+        ("Dividends, all time", money(report.total, currency), INCOME_TOTAL),
         (
             f"Last twelve months to {report.as_of.isoformat()}",
             money(report.ttm, currency),
-            "income-ttm",
+            INCOME_TTM,
         ),
-        ("Yield on cost", _percent(report.yield_on_cost), "income-yield-on-cost"),
-        ("Current yield", _percent(report.current_yield), "income-current-yield"),
+        ("Yield on cost", _percent(report.yield_on_cost), INCOME_YIELD_ON_COST),
+        ("Current yield", _percent(report.current_yield), INCOME_CURRENT_YIELD),
         (
             "Next twelve months (estimate)",
             money(report.forward_estimate, currency),
-            "income-forward-estimate",
+            INCOME_FORWARD_ESTIMATE,
         ),
     ]
     return html.Div(
@@ -189,9 +228,7 @@ def _income_section(report: IncomeReport) -> html.Div:
                 "estimate over what the shares held cost, or are worth at the latest price.",
                 className="text-muted small mb-2",
             ),
-            dcc.Graph(
-                id="income-chart", figure=income_figure(report), config={"displaylogo": False}
-            ),
+            dcc.Graph(id=INCOME_CHART, figure=income_figure(report), config={"displaylogo": False}),
             dbc.Row(
                 [
                     dbc.Col(_yearly_income(report), md=4),
@@ -200,9 +237,9 @@ def _income_section(report: IncomeReport) -> html.Div:
             ),
             html.Div(
                 [
-                    _csv_link("Income by month (CSV)", report, "month", "income-csv-month"),
-                    _csv_link("Income by year (CSV)", report, "year", "income-csv-year"),
-                    _csv_link("Income by holding (CSV)", report, "holding", "income-csv-holding"),
+                    _csv_link("Income by month (CSV)", report, "month"),
+                    _csv_link("Income by year (CSV)", report, "year"),
+                    _csv_link("Income by holding (CSV)", report, "holding"),
                 ],
                 className="mb-4",
             ),
@@ -222,7 +259,7 @@ def _yearly_income(report: IncomeReport) -> dbc.Table:
         ],
         size="sm",
         striped=True,
-        id="income-years",
+        id=INCOME_YEARS,
     )
 
 
@@ -246,7 +283,7 @@ def _holding_income(report: IncomeReport) -> dbc.Table:
         [html.Thead(html.Tr([html.Th(name) for name in header])), html.Tbody(rows)],
         size="sm",
         striped=True,
-        id="income-holdings",
+        id=INCOME_HOLDINGS,
     )
 
 
@@ -259,7 +296,7 @@ def _realized_section(report: RealizedReport) -> html.Div:
                     dbc.Col(html.Span("Lot method", className="me-2 text-muted"), width="auto"),
                     dbc.Col(
                         dbc.RadioItems(
-                            id="reports-method",
+                            id=METHOD,
                             options=[
                                 {"label": label, "value": value}
                                 for value, label in METHOD_LABELS.items()
@@ -274,15 +311,15 @@ def _realized_section(report: RealizedReport) -> html.Div:
                             "Realized gains (CSV)",
                             href=_realized_csv_href(report),
                             className="btn btn-sm btn-outline-secondary",
-                            id="realized-csv",
+                            id=REALIZED_CSV,
                         ),
                         width="auto",
                     ),
                 ],
                 className="align-items-center mb-2",
             ),
-            html.Div(_realized_total(report), id="realized-total", className="mb-2"),
-            html.Div(_realized_years(report), id="realized-years"),
+            html.Div(_realized_total(report), id=REALIZED_TOTAL, className="mb-2"),
+            html.Div(_realized_years(report), id=REALIZED_YEARS),
         ]
     )
 
@@ -298,7 +335,7 @@ def _realized_total(report: RealizedReport) -> str:
 
 def _realized_years(report: RealizedReport) -> html.Div:
     if not report.years:
-        return html.Div("No sales recorded yet.", className="text-muted", id="realized-none")
+        return html.Div("No sales recorded yet.", className="text-muted", id=REALIZED_NONE)
     header = html.Div(
         [html.Span(name) for name in REALIZED_HEADERS], className="realized-grid fw-bold small"
     )
@@ -335,7 +372,7 @@ def _realized_year(report: RealizedReport, year: RealizedYear) -> html.Details:
         size="sm",
         className="ms-3 realized-lots",
     )
-    return html.Details([summary, table], id=f"realized-{year.year}")
+    return html.Details([summary, table], id=REALIZED_YEAR.format(year=year.year))
 
 
 def _lot_row(lot: RealizedLot, currency: str) -> html.Tr:
@@ -355,12 +392,12 @@ def _lot_row(lot: RealizedLot, currency: str) -> html.Tr:
     )
 
 
-def _csv_link(text: str, report: IncomeReport, grouping: str, link_id: str) -> html.A:
+def _csv_link(text: str, report: IncomeReport, grouping: str) -> html.A:
     return html.A(
         text,
         href=f"/api/portfolios/{report.portfolio.id}/income.csv?by={grouping}",
         className="btn btn-sm btn-outline-secondary me-2",
-        id=link_id,
+        id=INCOME_CSV.format(grouping=grouping),
     )
 
 

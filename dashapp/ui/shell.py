@@ -19,6 +19,10 @@ from dashapp.services.context import AppContext
 from dashapp.ui import backtest, cache, compare, dashboard, portfolios, reports, transactions
 from dashapp.ui.components import demo_label
 
+# The frame's component ids: the address, the page's container and the path it holds.
+URL = "url"
+PAGE_CONTENT = "page-content"
+RENDERED_PATH = "rendered-path"
 # The navigation bar's links: text, address, and how the address marks the link active.
 NAV_LINKS = (
     ("Dashboard", "/", "exact"),
@@ -32,10 +36,16 @@ NAV_LINKS = (
 
 def layout(app_context: AppContext) -> html.Div:
     path = _opened_path()
-    brand = [html.Span("StockTracker"), demo_label() if app_context.is_demo_data else None]
+    page = None if path is None else render_page(app_context, path)
+    return frame(app_context.is_demo_data, path, page)
+
+
+def frame(is_demo: bool, path: str | None, page: object) -> html.Div:
+    """The navigation bar and the container holding `page`, drawn for the address `path`."""
+    brand = [html.Span("StockTracker"), demo_label() if is_demo else None]
     return html.Div(
         [
-            dcc.Location(id="url"),
+            dcc.Location(id=URL),
             dbc.Navbar(
                 dbc.Container(
                     [
@@ -54,13 +64,10 @@ def layout(app_context: AppContext) -> html.Div:
                 className="mb-3",
             ),
             dbc.Container(
-                html.Div(
-                    id="page-content",
-                    children=None if path is None else render_page(app_context, path),
-                ),
+                html.Div(id=PAGE_CONTENT, children=page),
                 fluid="xxl",
             ),
-            dcc.Store(id="rendered-path", data=path),
+            dcc.Store(id=RENDERED_PATH, data=path),
         ]
     )
 
@@ -84,10 +91,10 @@ def render_page(app_context: AppContext, pathname: str | None) -> object:
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
     @app.callback(
-        Output("page-content", "children"),
-        Output("rendered-path", "data"),
-        Input("url", "pathname"),
-        State("rendered-path", "data"),
+        Output(PAGE_CONTENT, "children"),
+        Output(RENDERED_PATH, "data"),
+        Input(URL, "pathname"),
+        State(RENDERED_PATH, "data"),
     )
     def route(pathname, rendered_path):
         if pathname is None:
