@@ -34,6 +34,7 @@ from dashapp.telemetry.timing import (
 from dashapp.ui import shell
 from dashapp.ui.background_jobs import PerRequestCeleryManager, ThreadedDiskcacheManager
 from dashapp.ui.first_paint import install_first_paint
+from dashapp.ui.validation import validation_layout
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 CONTEXT_KEY = "stocktracker"
@@ -69,11 +70,17 @@ def create_app(
         server=server,
         title="StockTracker",
         assets_folder=str(ASSETS_DIR),
+        # Dash does not require it with validation_layout; it stays for cost: with it False,
+        # Dash 4 writes the whole validation layout (tens of kB of JSON) into the config of
+        # every index page it serves (dash.py, `Dash._config`) for the browser to check on
+        # each load. tests/ui/test_callback_ids.py makes that check once, on the server.
         suppress_callback_exceptions=True,
         background_callback_manager=manager,
         external_stylesheets=[],
         update_title=None,
     )
+    # Every page in each of its states, drawn once from blank values: it reads nothing.
+    app.validation_layout = validation_layout()
     app.layout = lambda: shell.layout(app_context)
     install_first_paint(app, app_context)
     shell.register_callbacks(app, app_context)
