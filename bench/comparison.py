@@ -50,7 +50,7 @@ from dashapp.market.bars import BAR_COLUMNS
 from dashapp.market.calendar import MarketCalendar
 from dashapp.market.demo import raw_series
 from dashapp.market.price_matrix import price_matrix
-from dashapp.market.price_store import CoverageRow
+from dashapp.market.price_reads import CoverageRow
 
 ETFS = ("SPY", "QQQ", "VTI", "VOO", "IWM", "DIA", "VXUS", "BND", "AGG", "SCHD")
 END = date(2025, 6, 30)  # 25 years back stays inside the demo market's history (from 2000)

@@ -32,7 +32,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from dashapp.market.price_store import CoverageRow, PriceStore, normalize_tickers
+from dashapp.market.price_reads import CoverageRow
+from dashapp.market.price_store import PriceStore, normalize_tickers
 
 FIELDS = ("open", "high", "low", "close", "dividend", "split_ratio")
 COMPARISON_FIELDS = ("close", "dividend", "split_ratio")

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, exists, func, or_, select, text, update
 
 from dashapp.db.models import JobRun, PriceBar, PriceCoverage, Transaction
 from dashapp.db.models import Quote as QuoteRow
-from dashapp.market.price_store import FillReport, normalize_tickers
+from dashapp.market.price_fills import FillReport
+from dashapp.market.price_store import normalize_tickers
 from dashapp.rules import ticker_symbol
 from dashapp.services.backtests import warm_default_backtests
 from dashapp.services.comparison import SUGGESTED_BENCHMARKS
