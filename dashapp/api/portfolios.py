@@ -235,7 +235,7 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
                 "holdings": [
                     {name: json_value(record[name]) for name in HOLDING_FIELDS}
                     | {"freshness_reason": record["freshness_reason"]}
-                    for record in view.holdings.to_dict("records")
+                    for record in view.rows()
                 ],
                 "totals": {name: json_value(value) for name, value in view.totals.items()},
             }

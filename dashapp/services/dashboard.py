@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from dashapp.db.models import Portfolio, PriceCoverage, Transaction
 from dashapp.db.models import Quote as QuoteRow
+from dashapp.rules import MISSING, NEEDS_REFRESH
 from dashapp.services import read_models
 from dashapp.services.context import AppContext
 from dashapp.services.dashboard_benchmarks import choose_benchmarks, chosen_benchmarks
@@ -76,11 +77,11 @@ class DashboardSnapshot:
     @property
     def needs_refresh(self) -> bool:
         """Something shown is stale or missing: a background refresh should fill it."""
-        return bool(self.holdings.holdings["freshness"].isin(["stale", "missing"]).any())
+        return bool(self.holdings.holdings["freshness"].isin(NEEDS_REFRESH).any())
 
     @property
     def prices_missing(self) -> bool:
-        return bool(self.holdings.holdings["freshness"].eq("missing").any())
+        return bool(self.holdings.holdings["freshness"].eq(MISSING).any())
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ price-data version of every ticker involved, today's date): a repeat view is one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from dashapp.rules import STALE
 from dashapp.services import read_models
 from dashapp.services.comparison import (
     ComparisonRequest,
@@ -18,6 +18,7 @@ from dashapp.services.comparison import (
     cache_key,
     compare,
 )
+from dashapp.services.comparison_results import ComparisonResult
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, get_portfolio
 
@@ -79,7 +80,7 @@ def _key(ctx: AppContext, request: ComparisonRequest) -> str:
     return "panel:benchmark:" + cache_key(ctx, request)
 
 
-def _panel(result: dict[str, Any], currency: str) -> BenchmarkPanel:
+def _panel(result: ComparisonResult, currency: str) -> BenchmarkPanel:
     series = result.get("series")
     provenance = result.get("provenance") or {}
     common = {
@@ -95,7 +96,7 @@ def _panel(result: dict[str, Any], currency: str) -> BenchmarkPanel:
         dates=tuple(series["dates"]),
         portfolio=tuple(series["portfolio"]["value"]),
         shadows=shadows,
-        stale=tuple(name for name in shadows if provenance.get(name, {}).get("state") == "stale"),
+        stale=tuple(name for name in shadows if provenance.get(name, {}).get("state") == STALE),
         start=result.get("start"),
         end=result.get("end"),
         **common,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from typing import TypedDict
 
 import pandas as pd
 from sqlalchemy import bindparam, delete, func, select, update
@@ -21,31 +22,11 @@ from dashapp.analytics.holdings import (
 )
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.demo import includes_demo_prices
-from dashapp.rules import CURRENCY_PATTERN
+from dashapp.rules import CURRENCY_PATTERN, FreshnessState
 from dashapp.services.context import AppContext
 from dashapp.services.views import note_viewed
 
 TRANSACTION_COLUMNS = ("id", "trade_date", "kind", "ticker", "quantity", "price", "fees")
-HOLDING_COLUMNS = (
-    "ticker",
-    "quantity",
-    "average_cost",
-    "cost_basis",
-    "price",
-    "previous_close",
-    "day_change",
-    "day_change_pct",
-    "market_value",
-    "unrealized_gain",
-    "unrealized_gain_pct",
-    "weight",
-    "as_of",
-    "fetched_at",
-    "source",
-    "freshness",
-    "freshness_reason",
-)
-
 MAX_NAME_LENGTH = 120
 
 # A request asks for these several times: statements built once (building one cost more than
@@ -139,15 +120,67 @@ class Ledger:
         return sorted(t for t, _ in rows if t is not None), min(firsts) if firsts else None
 
 
+class HoldingRow(TypedDict):
+    """One open position valued at its latest stored price (`analytics.holdings.valuation`), with
+    the price's provenance; NaN (NaT for instants) where no price is stored. The holdings table's
+    columns, in this order: a row of `HoldingsView.holdings` is one of these."""
+
+    ticker: str
+    quantity: float
+    average_cost: float
+    cost_basis: float
+    price: float
+    previous_close: float
+    day_change: float
+    day_change_pct: float
+    market_value: float
+    unrealized_gain: float
+    unrealized_gain_pct: float
+    weight: float
+    as_of: pd.Timestamp
+    fetched_at: pd.Timestamp
+    source: str | None
+    freshness: FreshnessState
+    freshness_reason: str
+
+
+HOLDING_COLUMNS = tuple(HoldingRow.__annotations__)
+
+
+class HoldingsTotals(TypedDict):
+    """`analytics.holdings.portfolio_totals` (sums over the priced holdings, NaN when none is
+    priced; realized gains, dividends and fees over every ticker; which holdings lack a price),
+    and the cash balance, None unless the ledger tracks cash."""
+
+    market_value: float
+    day_change: float
+    cost_basis: float
+    unrealized_gain: float
+    realized_gain: float
+    dividends: float
+    fees: float
+    total_gain: float
+    priced_count: int
+    missing_count: int
+    missing_tickers: list[str]
+    cash: float | None
+
+
 @dataclass(frozen=True)
 class HoldingsView:
-    """What the dashboard and `/api/portfolios/<id>/holdings` show for one portfolio."""
+    """What the dashboard and `/api/portfolios/<id>/holdings` show for one portfolio: its open
+    positions as a table (columns HOLDING_COLUMNS, largest market value first) and their totals.
+    It stays Python-side (pickled in the read-model cache), never JSON as it is."""
 
     portfolio: PortfolioSummary
     holdings: pd.DataFrame
-    totals: dict[str, object]
+    totals: HoldingsTotals
     as_of: datetime | None
     is_demo: bool
+
+    def rows(self) -> list[HoldingRow]:
+        """The holdings table's rows, in its order."""
+        return [HoldingRow(**record) for record in self.holdings.to_dict("records")]
 
 
 def list_portfolios(ctx: AppContext) -> list[PortfolioSummary]:
@@ -275,8 +308,9 @@ def holdings_of(ctx: AppContext, loaded: Ledger) -> HoldingsView:
     prices = ctx.store.latest_prices(held.index)
     # Closed positions stay in the valuation so their realized gains count in the totals.
     valued = valuation(every_position, prices["price"], prices["previous_close"])
-    totals = portfolio_totals(valued)
-    totals["cash"] = cash_balance(ledger) if tracks_cash(ledger) else None
+    totals = HoldingsTotals(
+        **portfolio_totals(valued), cash=cash_balance(ledger) if tracks_cash(ledger) else None
+    )
     holdings = open_positions(valued).join(
         prices[["as_of", "fetched_at", "source", "state", "reason"]].rename(
             columns={"state": "freshness", "reason": "freshness_reason"}
