@@ -2,7 +2,7 @@
 
 Some components exist only in one state of the page: the empty state's form, a portfolio's
 cards and grid, and the chart panels with their request slots (mounted after the holdings).
-`layout.validation_states` draws each state without data so that every id here is checked.
+`layout.validation_states` draws, without data, the states whose ids the callbacks name.
 """
 
 from __future__ import annotations
