@@ -23,6 +23,7 @@ from dashapp.services.answers import Progress
 from dashapp.services.backtest_plans import BacktestPlan
 from dashapp.services.backtest_requests import BacktestRequest, canonical_request
 from dashapp.services.backtest_runs import (
+    CostArgs,
     Line,
     Sweep,
     benchmark_line,
@@ -145,12 +146,12 @@ def backtest_result(
     if len(prices.sessions) < 2:
         warnings.append("The period holds fewer than two sessions with prices.")
         return base
-    costs = {
-        "fill": request.fill,
-        "commission": request.commission,
-        "fixed_fee": request.fixed_fee,
-        "whole_shares": request.whole_shares,
-    }
+    costs = CostArgs(
+        fill=request.fill,
+        commission=request.commission,
+        fixed_fee=request.fixed_fee,
+        whole_shares=request.whole_shares,
+    )
     money = money_of(request, plan)
     try:
         sweep = None

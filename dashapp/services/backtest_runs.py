@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,22 @@ from dashapp.services.portfolios import InvalidInput
 
 # The sweep's metrics where the lowest value is the best; for every other, the highest is.
 LOWER_IS_BETTER = frozenset({"volatility"})
+
+
+class CostArgs(TypedDict):
+    """The engine's cost arguments, as the request sets them."""
+
+    fill: engine.Fill
+    commission: float
+    fixed_fee: float
+    whole_shares: bool
+
+
+class MoneyArgs(TypedDict, total=False):
+    """The engine's money arguments: a lump `cash`, or the dated flows as `contributions`."""
+
+    cash: float
+    contributions: pd.Series
 
 
 class SweepBest(TypedDict):
@@ -120,7 +136,7 @@ def benchmark_prices(bars: PriceMatrix, ticker: str, sessions: pd.DatetimeIndex)
     )
 
 
-def money_of(request: BacktestRequest, plan: BacktestPlan) -> dict[str, Any]:
+def money_of(request: BacktestRequest, plan: BacktestPlan) -> MoneyArgs:
     """The engine's money arguments: a lump `cash`, or the dated flows as `contributions`."""
     if request.contributions == "mine":
         assert plan.flows is not None
@@ -128,7 +144,7 @@ def money_of(request: BacktestRequest, plan: BacktestPlan) -> dict[str, Any]:
     return {"cash": request.cash}
 
 
-def _session_flows(money: Mapping[str, Any], sessions: pd.DatetimeIndex) -> pd.Series:
+def _session_flows(money: MoneyArgs, sessions: pd.DatetimeIndex) -> pd.Series:
     """External money per session, as the engine books it: the lump sum on the first session,
     each contribution on the first session on or after its date."""
     amounts = np.zeros(len(sessions))
@@ -156,8 +172,8 @@ def strategy_line(
     request: BacktestRequest,
     plan: BacktestPlan,
     prices: Prices,
-    costs: Mapping[str, Any],
-    money: Mapping[str, Any],
+    costs: CostArgs,
+    money: MoneyArgs,
 ) -> Line:
     sessions = prices.sessions
     ticker = request.ticker
@@ -195,8 +211,8 @@ def strategy_line(
 def _basket_hold(
     weights: Mapping[str, float],
     prices: Prices,
-    costs: Mapping[str, Any],
-    money: Mapping[str, Any],
+    costs: CostArgs,
+    money: MoneyArgs,
 ) -> Line:
     """Buy-and-hold of a basket: each ticker bought and held with its weight of every flow, so
     the basket's equity is the sum of its parts' equity."""
@@ -237,14 +253,14 @@ def buy_and_hold_line(
     request: BacktestRequest,
     plan: BacktestPlan,
     prices: Prices,
-    costs: Mapping[str, Any],
-    money: Mapping[str, Any],
+    costs: CostArgs,
+    money: MoneyArgs,
     strategy: Line,
 ) -> Line:
     """The same money in the same asset, bought and held; DCA is set against the lump sum of
     everything it invested, put in on the first session."""
     if request.strategy == "dca" and request.contributions == "lump":
-        money = {"cash": float(strategy.flows.sum())}
+        money = MoneyArgs(cash=float(strategy.flows.sum()))
     if request.ticker is None:
         return _basket_hold(plan.weights, prices, costs, money)
     result = engine.buy_and_hold(
@@ -260,8 +276,8 @@ def buy_and_hold_line(
 def benchmark_line(
     request: BacktestRequest,
     benchmark: Prices,
-    costs: Mapping[str, Any],
-    money: Mapping[str, Any],
+    costs: CostArgs,
+    money: MoneyArgs,
 ) -> Line:
     """The strategy's money put into the benchmark ETF over the same sessions and held (for DCA,
     the same monthly amounts)."""
@@ -274,7 +290,7 @@ def benchmark_line(
     return _line(result, _session_flows(money, benchmark.sessions))
 
 
-def window_sweep(request: BacktestRequest, prices: Prices, costs: Mapping[str, Any]) -> Sweep:
+def window_sweep(request: BacktestRequest, prices: Prices, costs: CostArgs) -> Sweep:
     """The chosen metric for every (fast, slow) pair of the ranges, and the best pair."""
     # A window cannot be longer than the period: those are left out (and said so).
     sessions = len(prices.sessions)
