@@ -90,6 +90,8 @@ class TradeRecord(TypedDict):
 
 
 class Windows(TypedDict):
+    """The SMA crossover's fast and slow windows, in sessions."""
+
     fast: int
     slow: int
 

@@ -175,6 +175,8 @@ def strategy_line(
     costs: CostArgs,
     money: MoneyArgs,
 ) -> Line:
+    """The requested strategy on the ticker, or on the portfolio's basket (rebalanced, or
+    bought and held by weight)."""
     sessions = prices.sessions
     ticker = request.ticker
     if ticker is None:

@@ -64,6 +64,8 @@ class BenchmarkLine(TypedDict):
 
 
 class PortfolioPart(TypedDict):
+    """The portfolio's figures over a window: one cached part."""
+
     metrics: Metrics
     breakdown: Breakdown
     dates: list[str]
@@ -71,6 +73,8 @@ class PortfolioPart(TypedDict):
 
 
 class BenchmarkPart(TypedDict):
+    """One benchmark's figures against the portfolio's window: one cached part."""
+
     metrics: Metrics
     breakdown: Breakdown
     series: BenchmarkLine

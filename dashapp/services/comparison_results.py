@@ -44,6 +44,8 @@ CACHE_SECONDS = 7 * 24 * 3600
 
 
 class PortfolioIdentity(TypedDict):
+    """Which portfolio, at which version of its ledger."""
+
     id: int
     name: str
     version: int
