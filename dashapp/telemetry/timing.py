@@ -163,7 +163,7 @@ class TimedProvider:
 def callback_labels(callback_map: Mapping[str, Any]) -> dict[str, str]:
     """A readable, unique label per Dash callback, keyed by the output string the browser posts.
 
-    "callback <module>.<function>" (e.g. "callback cache.warm_now") when no other callback has
+    "callback <page>.<function>" (e.g. "callback cache.warm_now") when no other callback has
     the same; otherwise its outputs with Dash's duplicate-output hashes dropped, and the raw
     output string as the last resort, so two callbacks never share a label.
     """
@@ -182,8 +182,18 @@ def _function_label(spec: Any) -> str | None:
     name = getattr(function, "__name__", None)
     if not name:
         return None
-    module = str(getattr(function, "__module__", "") or "").rsplit(".", 1)[-1]
+    module = _page_of(str(getattr(function, "__module__", "") or ""))
     return f"{CALLBACK_PREFIX}{module}.{name}" if module else f"{CALLBACK_PREFIX}{name}"
+
+
+def _page_of(module: str) -> str:
+    """The last part of a callback's module, or the page's name for a page that is a package
+    (`dashapp.ui.dashboard.callbacks` -> `dashboard`): labels are what dashboards and alerts
+    query, so they must not move when a page module grows into a package."""
+    parts = module.split(".")
+    if len(parts) > 3 and parts[:2] == ["dashapp", "ui"]:
+        return parts[2]
+    return parts[-1]
 
 
 def _outputs_label(key: str) -> str:

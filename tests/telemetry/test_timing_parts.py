@@ -72,3 +72,22 @@ def test_callbacks_are_labelled_by_function_and_by_outputs_when_names_collide():
         "..chart.figure...table.children..": "callback chart.figure, table.children",
         "..chart.figure@0a1b2c...message.children..": "callback chart.figure, message.children",
     }
+
+
+def test_a_page_that_became_a_package_keeps_its_callback_labels():
+    def render_holdings() -> None:
+        """Stands in for a callback in the dashboard package's callbacks module."""
+
+    def warm_now() -> None:
+        """Stands in for a callback of a page that is one module."""
+
+    render_holdings.__module__ = "dashapp.ui.dashboard.callbacks"
+    warm_now.__module__ = "dashapp.ui.cache"
+    callback_map = {
+        "holdings-table.children": {"callback": render_holdings},
+        "warm-status.children": {"callback": warm_now},
+    }
+    assert timing.callback_labels(callback_map) == {
+        "holdings-table.children": "callback dashboard.render_holdings",
+        "warm-status.children": "callback cache.warm_now",
+    }
