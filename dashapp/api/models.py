@@ -25,9 +25,9 @@ from pydantic_core import PydanticCustomError
 
 from dashapp.rules import KINDS, PERIODS, STATES
 from dashapp.services.comparison import MAX_BENCHMARKS
+from dashapp.services.ledger_fields import MAX_AMOUNT, MAX_NOTE_LENGTH
 from dashapp.services.portfolios import MAX_NAME_LENGTH
 from dashapp.services.reports import GROUPINGS, METHODS
-from dashapp.services.transactions import MAX_AMOUNT, MAX_NOTE_LENGTH
 
 # Longest text a client may send in a field the services read as a short code or number.
 MAX_SHORT_TEXT = 40

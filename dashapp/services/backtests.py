@@ -31,9 +31,6 @@ from dashapp.services.answers import NeedsFetch, Progress, Ready, no_progress
 from dashapp.services.backtest_plans import BacktestPlan, plan_backtest
 from dashapp.services.backtest_requests import BacktestRequest, canonical_request
 from dashapp.services.backtest_results import BacktestResult, backtest_result
-
-# The backtest page colours its sweep by it and imports it from here, the service it asks.
-from dashapp.services.backtest_runs import LOWER_IS_BETTER as LOWER_IS_BETTER
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput
 from dashapp.services.result_cache import cached_or_computed

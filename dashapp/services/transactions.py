@@ -27,10 +27,6 @@ from dashapp.market.errors import failed_as_unknown
 from dashapp.rules import LEDGER_FIELDS as FIELDS
 from dashapp.services.context import AppContext
 from dashapp.services.ledger_check import NEW_ID_BASE, LedgerLine, check_ledger
-
-# The API's request models state the same limits as the field rules, and read them from here.
-from dashapp.services.ledger_fields import MAX_AMOUNT as MAX_AMOUNT
-from dashapp.services.ledger_fields import MAX_NOTE_LENGTH as MAX_NOTE_LENGTH
 from dashapp.services.ledger_fields import (
     CleanTransaction,
     ColumnLabels,

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import html
 
-from dashapp.services.backtests import LOWER_IS_BETTER
+from dashapp.services.backtest_runs import LOWER_IS_BETTER
 from dashapp.ui.backtest import ids
 from dashapp.ui.backtest.words import METRIC_LABELS, STRATEGY_LABELS
 
