@@ -3,39 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
-
-
-class ProviderError(Exception):
-    """An upstream request failed; `transient` says whether trying again may help."""
-
-    transient = True
-
-    def __init__(self, message: str, tickers: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.tickers = tickers
-
-
-class UnknownTicker(ProviderError):
-    """The provider does not know the symbol (or it is delisted): permanent, never retried."""
-
-    transient = False
-
-
-class RateLimited(ProviderError):
-    """HTTP 429 or equivalent: back off before asking again."""
-
-
-class UpstreamTimeout(ProviderError):
-    """The provider did not answer within the timeout."""
-
-
-class BadUpstreamData(ProviderError):
-    """The provider answered with data that cannot be true (NaN, inf, non-positive prices)."""
-
-
-class CircuitOpen(ProviderError):
-    """The circuit breaker refused the call without asking the provider."""
+from typing import ClassVar, Self
 
 
 class FailureKind(StrEnum):
@@ -55,12 +23,52 @@ class FailureKind(StrEnum):
 
     @classmethod
     def of(cls, error: BaseException) -> FailureKind:
-        """The kind of `error`: that of its nearest class with one (BudgetExhausted, defined in
-        `resilience`, is a RateLimited of its own kind)."""
-        for error_class in type(error).__mro__:
-            if error_class.__name__ in _KIND_NAMES:
-                return cls(error_class.__name__)
-        return cls.OTHER
+        """The kind of `error`: its class's `kind` (a subclass such as `request_budget`'s
+        BudgetExhausted, a RateLimited, names its own); OTHER for an error no provider raised."""
+        return error.kind if isinstance(error, ProviderError) else cls.OTHER
+
+
+class ProviderError(Exception):
+    """An upstream request failed; `transient` says whether trying again may help, and `kind`
+    is how the price store records it."""
+
+    transient = True
+    kind: ClassVar[FailureKind] = FailureKind.PROVIDER
+
+    def __init__(self, message: str, tickers: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.tickers = tickers
+
+
+class UnknownTicker(ProviderError):
+    """The provider does not know the symbol (or it is delisted): permanent, never retried."""
+
+    transient = False
+    kind = FailureKind.UNKNOWN_TICKER
+
+
+class RateLimited(ProviderError):
+    """HTTP 429 or equivalent: back off before asking again."""
+
+    kind = FailureKind.RATE_LIMITED
+
+
+class UpstreamTimeout(ProviderError):
+    """The provider did not answer within the timeout."""
+
+    kind = FailureKind.UPSTREAM_TIMEOUT
+
+
+class BadUpstreamData(ProviderError):
+    """The provider answered with data that cannot be true (NaN, inf, non-positive prices)."""
+
+    kind = FailureKind.BAD_UPSTREAM_DATA
+
+
+class CircuitOpen(ProviderError):
+    """The circuit breaker refused the call without asking the provider."""
+
+    kind = FailureKind.CIRCUIT_OPEN
 
 
 _KIND_NAMES = frozenset(kind.value for kind in FailureKind) - {FailureKind.OTHER.value}

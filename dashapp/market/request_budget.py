@@ -16,11 +16,13 @@ import diskcache
 import redis
 
 from dashapp.clock import Clock
-from dashapp.market.errors import RateLimited
+from dashapp.market.errors import FailureKind, RateLimited
 
 
 class BudgetExhausted(RateLimited):
     """Our own request budget is spent: waiting inside this call would only block a worker."""
+
+    kind = FailureKind.BUDGET_EXHAUSTED
 
 
 class RequestBudget:
