@@ -1,7 +1,8 @@
 """Positions from a transaction ledger, and their valuation at given prices.
 
-A ledger is a DataFrame with columns id, trade_date, kind, ticker, quantity, price, fees. Rows
-apply in ledger order, (trade_date, id), whatever order they arrive in. Missing fees count as 0.
+A ledger is a DataFrame with columns id, trade_date, kind, ticker, quantity, price, fees
+(`ledger_frame` builds one from rows). Rows apply in ledger order, (trade_date, id), whatever
+order they arrive in. Missing fees count as 0.
 Conventions (average-cost method), with q = quantity, p = price, f = fees:
 
 - BUY (ticker, q > 0, p >= 0): shares += q; cost_basis += q*p + f; cash -= q*p + f.
@@ -30,10 +31,16 @@ max(1, shares before): closed when |shares left| <= t, an oversell when shares l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from typing import Protocol
+
 import numpy as np
 import pandas as pd
 
 from dashapp.rules import KINDS
+
+LEDGER_COLUMNS = ("id", "trade_date", "kind", "ticker", "quantity", "price", "fees")
 
 _NEED_TICKER = ("BUY", "SELL", "SPLIT", "DIVIDEND")
 # A FEE may belong to a position or to the account; a ticker on a deposit means nothing.
@@ -53,6 +60,24 @@ POSITION_COLUMNS = (
 SHARE_EPSILON = 1e-9
 
 
+class LedgerLine(Protocol):
+    """What a ledger reads of a transaction: a stored one or one not stored yet (its id is
+    given beside it)."""
+
+    @property
+    def trade_date(self) -> date: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def ticker(self) -> str | None: ...
+    @property
+    def quantity(self) -> float: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def fees(self) -> float | None: ...
+
+
 class InvalidTransaction(ValueError):
     """A ledger row that cannot be applied; `row` is its id, `column` the field at fault."""
 
@@ -61,6 +86,29 @@ class InvalidTransaction(ValueError):
         self.row = row
         self.column = column
         self.reason = reason
+
+
+def ledger_frame(entries: Sequence[tuple[int, LedgerLine]]) -> pd.DataFrame:
+    """The entries (id, transaction) as a ledger, columns LEDGER_COLUMNS in the order given.
+
+    The dtypes are stated rather than inferred, so a ledger is the same frame whatever built
+    it and however many rows it has: id int64, trade_date datetime64[ns], kind and ticker
+    object (a missing ticker is None), quantity, price and fees float64 (missing fees NaN).
+    """
+    lines = [line for _, line in entries]
+    frame = pd.DataFrame(
+        {
+            "id": np.array([entry_id for entry_id, _ in entries], dtype="int64"),
+            "trade_date": pd.to_datetime(
+                pd.Series([line.trade_date for line in lines], dtype="object")
+            ).astype("datetime64[ns]"),
+            "kind": pd.Series([line.kind for line in lines], dtype="object"),
+            "ticker": pd.Series([line.ticker for line in lines], dtype="object"),
+        }
+    )
+    for name in ("quantity", "price", "fees"):
+        frame[name] = np.array([getattr(line, name) for line in lines], dtype="float64")
+    return frame
 
 
 def positions(transactions: pd.DataFrame) -> pd.DataFrame:

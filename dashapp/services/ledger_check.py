@@ -10,13 +10,10 @@ the rule, else the stored row it would break and the change that would do it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from typing import Protocol
 
-import numpy as np
 import pandas as pd
 
-from dashapp.analytics.holdings import InvalidTransaction, positions
+from dashapp.analytics.holdings import InvalidTransaction, LedgerLine, ledger_frame, positions
 from dashapp.services.ledger_fields import ColumnLabels, LedgerError, RowError
 from dashapp.services.ledger_numbers import format_number
 
@@ -24,23 +21,6 @@ MAX_LEDGER_ERRORS = 50
 # Ids given to rows not stored yet; they sort after every stored row of the same date, as the
 # ids the database will assign them do.
 NEW_ID_BASE = 2**62
-
-
-class LedgerLine(Protocol):
-    """What the check reads of a row: a stored one or one not stored yet."""
-
-    @property
-    def trade_date(self) -> date: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def ticker(self) -> str | None: ...
-    @property
-    def quantity(self) -> float: ...
-    @property
-    def price(self) -> float: ...
-    @property
-    def fees(self) -> float: ...
 
 
 def check_ledger(
@@ -69,23 +49,6 @@ def check_ledger(
         break
     if errors:
         raise LedgerError(errors)
-
-
-def ledger_frame(entries: Sequence[tuple[int, LedgerLine]]) -> pd.DataFrame:
-    """The entries in the column layout of `analytics.holdings`."""
-    frame = pd.DataFrame(
-        {
-            "id": np.array([entry_id for entry_id, _ in entries], dtype="int64"),
-            "trade_date": pd.to_datetime(
-                pd.Series([line.trade_date for _, line in entries], dtype="object")
-            ).astype("datetime64[ns]"),
-            "kind": pd.Series([line.kind for _, line in entries], dtype="object"),
-            "ticker": pd.Series([line.ticker for _, line in entries], dtype="object"),
-        }
-    )
-    for name in ("quantity", "price", "fees"):
-        frame[name] = np.array([getattr(line, name) for _, line in entries], dtype="float64")
-    return frame
 
 
 def _ledger_row_error(

@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashapp.analytics.holdings import (
+    LEDGER_COLUMNS,
     cash_balance,
+    ledger_frame,
     open_positions,
     portfolio_totals,
     positions,
@@ -26,7 +28,6 @@ from dashapp.rules import CURRENCY_PATTERN, FreshnessState
 from dashapp.services.context import AppContext
 from dashapp.services.views import note_viewed
 
-TRANSACTION_COLUMNS = ("id", "trade_date", "kind", "ticker", "quantity", "price", "fees")
 MAX_NAME_LENGTH = 120
 
 # A request asks for these several times: statements built once (building one cost more than
@@ -263,17 +264,14 @@ def load_ledger(ctx: AppContext, portfolio_id: int) -> Ledger:
 def transactions_frame(ctx: AppContext, portfolio_id: int) -> pd.DataFrame:
     """The portfolio's ledger as a DataFrame in the column layout analytics expects."""
     query = (
-        select(*(getattr(Transaction, name) for name in TRANSACTION_COLUMNS))
+        select(*(getattr(Transaction, name) for name in LEDGER_COLUMNS))
         .where(Transaction.portfolio_id == portfolio_id)
         .order_by(Transaction.trade_date, Transaction.id)
     )
     with ctx.db.engine.connect() as connection:
         rows = connection.execute(query).all()
-    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(TRANSACTION_COLUMNS))
-    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).astype("datetime64[ns]")
-    for column in ("quantity", "price", "fees"):
-        frame[column] = frame[column].astype("float64")
-    return frame
+    # A row reads as the transaction it stores, so it goes to the builder as it is.
+    return ledger_frame([(row.id, row) for row in rows])
 
 
 def held_tickers(ctx: AppContext, portfolio_id: int | None = None) -> list[str]:
