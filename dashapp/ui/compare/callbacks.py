@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from dashapp.rules import ticker_symbol
 from dashapp.services.answers import Ready
 from dashapp.services.comparison import answer, compare, explain, parse_request
+from dashapp.services.comparison_results import ComparisonResult
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios
 from dashapp.ui.compare import ids
@@ -200,7 +201,7 @@ def _currency_of(app_context: AppContext, portfolio_id: int) -> str:
     )
 
 
-def _warnings(result: dict) -> object:
+def _warnings(result: ComparisonResult) -> object:
     warnings = result.get("warnings") or []
     if not warnings:
         return f"Compared {result.get('start', '')} to {result.get('end', '')}."

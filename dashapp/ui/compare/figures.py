@@ -6,6 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from dashapp.rules import STALE
+from dashapp.services.comparison_results import ComparisonResult
 
 VIEWS = {
     "value": "Value vs shadow portfolios",
@@ -14,7 +15,7 @@ VIEWS = {
 }
 
 
-def figure(result: dict, view: str, currency: str = "USD") -> go.Figure:
+def figure(result: ComparisonResult, view: str, currency: str = "USD") -> go.Figure:
     """Lines of the chosen view; a benchmark with stale prices is dashed and named so."""
     series = result["series"]
     dates = series["dates"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dashapp.services.comparison_results import ComparisonResult
 from dashapp.ui.compare import ids
 from dashapp.ui.components import money
 
@@ -37,7 +38,7 @@ PERCENT_METRICS = {
 }
 
 
-def metrics_table(result: dict) -> html.Div:
+def metrics_table(result: ComparisonResult) -> html.Div:
     """Two labelled blocks: each series' own figures (portfolio and every ETF), then how the
     portfolio did against each ETF (beta to information ratio, one column per ETF)."""
     metrics = result["metrics"]
@@ -98,7 +99,7 @@ def metrics_table(result: dict) -> html.Div:
     return html.Div(blocks)
 
 
-def breakdown_table(result: dict, currency: str = "USD") -> dbc.Table:
+def breakdown_table(result: ComparisonResult, currency: str = "USD") -> dbc.Table:
     """Where the gain came from: price gain + dividends + fees = total gain, so fees, which are
     subtracted, are shown negative."""
     rows = [
