@@ -4,11 +4,14 @@ trades grid's columns."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import html
 
-from dashapp.services.backtest_runs import LOWER_IS_BETTER
+from dashapp.services.backtest_results import BacktestResult, Windows
+from dashapp.services.backtest_runs import LOWER_IS_BETTER, Sweep
 from dashapp.ui.backtest import ids
 from dashapp.ui.backtest.words import METRIC_LABELS, STRATEGY_LABELS
 
@@ -42,7 +45,7 @@ TRADE_COLUMNS = [
 ]
 
 
-def equity_figure(result: dict) -> go.Figure:
+def equity_figure(result: BacktestResult) -> go.Figure:
     """Strategy, buy-and-hold of the same asset and the benchmark, on one set of sessions."""
     series = result["series"]
     fig = go.Figure()
@@ -67,7 +70,7 @@ def equity_figure(result: dict) -> go.Figure:
     return fig
 
 
-def drawdown_figure(result: dict) -> go.Figure:
+def drawdown_figure(result: BacktestResult) -> go.Figure:
     series = result["series"]
     fig = go.Figure()
     for name, label in _line_labels(result).items():
@@ -83,7 +86,7 @@ def drawdown_figure(result: dict) -> go.Figure:
     return fig
 
 
-def heatmap_figure(sweep: dict, held: dict[str, float | None]) -> go.Figure:
+def heatmap_figure(sweep: Sweep, held: dict[str, float | None]) -> go.Figure:
     """The chosen metric for every (fast, slow) pair, blank where fast >= slow, the best pair
     ringed. The colours turn at buy-and-hold's value of the metric (`held`): green beats holding
     the asset, red does not (volatility's scale is reversed: lower is better)."""
@@ -139,7 +142,7 @@ def heatmap_figure(sweep: dict, held: dict[str, float | None]) -> go.Figure:
     return fig
 
 
-def metrics_table(result: dict) -> dbc.Table:
+def metrics_table(result: BacktestResult) -> dbc.Table:
     labels = _line_labels(result)
     header = html.Thead(html.Tr([html.Th("Metric")] + [html.Th(v) for v in labels.values()]))
     rows = [
@@ -166,7 +169,7 @@ def blank_figure(message: str) -> go.Figure:
     return fig
 
 
-def _line_labels(result: dict) -> dict[str, str]:
+def _line_labels(result: BacktestResult) -> dict[str, str]:
     """Fixed words and ticker symbols only: plotly reads a few HTML tags in trace names, so no
     user-typed text (a portfolio's name) goes into a figure."""
     labels = {
@@ -178,7 +181,7 @@ def _line_labels(result: dict) -> dict[str, str]:
     return labels
 
 
-def _strategy_text(request: dict, windows: dict | None) -> str:
+def _strategy_text(request: dict[str, Any], windows: Windows | None) -> str:
     """The strategy with its parameters, e.g. "SMA crossover 50/200" (validated values only);
     `windows` are the SMA windows the curve was drawn with (a sweep's best pair)."""
     name = STRATEGY_LABELS.get(request["strategy"], "Strategy")

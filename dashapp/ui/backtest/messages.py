@@ -4,20 +4,29 @@ holds while no result answers the form."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import dash_bootstrap_components as dbc
 from dash import html
 
 from dashapp.services.backtest_requests import BASKET_STRATEGIES, TICKER_STRATEGIES
+from dashapp.services.backtest_results import BacktestResult
 from dashapp.services.portfolios import InvalidInput
 from dashapp.ui.backtest import ids
 from dashapp.ui.backtest.words import FIELD_LABELS, STRATEGY_LABELS, in_words
 
-# What the result store holds while no result answers the form: the chart says why.
-CLEARED = {"warnings": ["Nothing to show: see the message above."]}
-COMPUTING = {"warnings": ["Computing in the background…"]}
+
+class Unanswered(TypedDict):
+    """What the result store holds while no result answers the form: the chart says why."""
+
+    warnings: list[str]
 
 
-def summary(result: dict) -> object:
+CLEARED = Unanswered(warnings=["Nothing to show: see the message above."])
+COMPUTING = Unanswered(warnings=["Computing in the background…"])
+
+
+def summary(result: BacktestResult) -> object:
     """The line above the chart: what ran over which sessions, with any warnings in an alert;
     when nothing could be computed (no prices), only the warnings: nothing was backtested."""
     subject = result.get("subject") or {}
@@ -52,7 +61,7 @@ def strategy_note(subject: str, strategy: str) -> str:
     return f"{STRATEGY_LABELS.get(strategy, 'That strategy')} runs on {runs_on}: choose {choices}."
 
 
-def provenance_text(result: dict) -> list[html.Div]:
+def provenance_text(result: BacktestResult | Unanswered) -> list[html.Div]:
     """Where each ticker's prices came from: the sessions they cover, their state and source."""
     return [
         html.Div(
