@@ -176,6 +176,10 @@ def test_a_long_list_of_proposals_is_summarised_and_each_is_added_by_its_own_cli
         "document.querySelector('#ledger-proposals-toggle').innerText.startsWith('Hide')",
         timeout=15_000,
     )
+    # Click once the disclosure has finished opening (Bootstrap's "collapse show"): while it
+    # grows, Playwright scrolls the clipping container to the button, which then slides under
+    # the pointer, and a mouseup on the next button sends the click to the list instead.
+    page.wait_for_selector("#ledger-proposals-more.collapse.show", timeout=15_000)
     page.locator(".ledger-proposal:visible button").nth(20).click()
     page.wait_for_selector("#ledger-grid .ledger-row >> nth=1", timeout=15_000)
     # The disclosure stays open with one proposal fewer; only the clicked one was added.
