@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from dashapp.api.errors import BadRequest, log_client_error, register_json_errors
 from dashapp.api.models import (
+    Holding,
     ImportQuery,
     PerformanceQuery,
     PortfolioCreate,
@@ -62,20 +63,6 @@ from dashapp.services.transactions import (
 
 # Set on a CSV export that one import would refuse (too many rows or bytes): says so in words.
 IMPORT_LIMIT_HEADER = "X-Import-Limit-Warning"
-HOLDING_FIELDS = (
-    "ticker",
-    "quantity",
-    "average_cost",
-    "price",
-    "previous_close",
-    "market_value",
-    "unrealized_gain",
-    "weight",
-    "as_of",
-    "fetched_at",
-    "source",
-    "freshness",
-)
 
 
 def api_blueprint(app_context: AppContext) -> Blueprint:
@@ -232,9 +219,9 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
                 },
                 "as_of": json_value(view.as_of),
                 "demo_data": view.is_demo,
+                # The model names what is sent: a few of the table's columns stay on the page.
                 "holdings": [
-                    {name: json_value(record[name]) for name in HOLDING_FIELDS}
-                    | {"freshness_reason": record["freshness_reason"]}
+                    {name: json_value(record[name]) for name in Holding.model_fields}
                     for record in view.rows()
                 ],
                 "totals": {name: json_value(value) for name, value in view.totals.items()},
