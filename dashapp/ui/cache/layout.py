@@ -1,0 +1,133 @@
+"""The cache page's frame: overview cards, upkeep actions, the ticker grid, the upstream chart,
+recent job runs and route latencies, redrawn every REFRESH_EVERY_MS."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashapp.services.cache_status import snapshot
+from dashapp.services.context import AppContext
+from dashapp.ui.cache import ids
+from dashapp.ui.cache.figures import upstream_figure
+from dashapp.ui.cache.overview import overview
+from dashapp.ui.cache.tables import job_table, latency_table, ticker_grid
+
+REFRESH_EVERY_MS = 15_000
+# The warm's progress bar keeps its place on the page while no warm runs.
+HIDDEN = {"visibility": "hidden"}
+VISIBLE = {"visibility": "visible"}
+
+
+def layout(app_context: AppContext) -> html.Div:
+    view = snapshot(app_context)
+    return html.Div(
+        [
+            html.H4("Price cache", className="mb-3"),
+            html.Div(overview(view), id=ids.OVERVIEW),
+            _actions(),
+            ticker_grid(view.tickers),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Graph(
+                            id=ids.UPSTREAM_CHART,
+                            figure=upstream_figure(view.upstream, view.now),
+                        ),
+                        lg=6,
+                    ),
+                    dbc.Col(
+                        [
+                            html.H6("Recent job runs"),
+                            html.Div(job_table(view.job_runs), id=ids.JOBS),
+                        ],
+                        lg=6,
+                    ),
+                ]
+            ),
+            html.H6(
+                "Latency per route or callback (all processes since they started; "
+                "quantiles interpolated within histogram buckets)",
+                className="mt-3",
+            ),
+            html.Div(latency_table(view.latencies), id=ids.LATENCY),
+            dcc.Interval(id=ids.TICK, interval=REFRESH_EVERY_MS),
+            dcc.Store(id=ids.VERSION, data=0),
+            _evict_modal(),
+        ]
+    )
+
+
+def _actions() -> html.Div:
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Input(
+                            id=ids.TICKER,
+                            placeholder="Ticker (click a row or type)",
+                            debounce=False,
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Button(
+                                "Refresh ticker", id=ids.REFRESH, size="sm", className="me-2"
+                            ),
+                            dbc.Button(
+                                "Evict ticker…",
+                                id=ids.EVICT,
+                                size="sm",
+                                color="outline-danger",
+                                className="me-4",
+                            ),
+                            dbc.Button(
+                                "Warm everything now",
+                                id=ids.WARM,
+                                size="sm",
+                                color="primary",
+                                className="me-2",
+                            ),
+                            dbc.Button(
+                                "Cancel",
+                                id=ids.WARM_CANCEL,
+                                size="sm",
+                                color="link",
+                                disabled=True,
+                            ),
+                        ],
+                        md=9,
+                    ),
+                ],
+                className="g-2 align-items-center mb-2",
+            ),
+            dbc.Progress(
+                id=ids.WARM_PROGRESS,
+                value=0,
+                striped=True,
+                animated=True,
+                className="mb-2",
+                style=HIDDEN,
+            ),
+            html.Div(id=ids.MESSAGE, className="small mb-2"),
+        ]
+    )
+
+
+def _evict_modal() -> dbc.Modal:
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Evict ticker")),
+            dbc.ModalBody(id=ids.EVICT_QUESTION),
+            dbc.ModalFooter(
+                [
+                    dbc.Button("Cancel", id=ids.EVICT_CANCEL, color="secondary"),
+                    dbc.Button("Evict", id=ids.EVICT_CONFIRM, color="danger"),
+                ]
+            ),
+        ],
+        id=ids.EVICT_MODAL,
+        is_open=False,
+    )
