@@ -22,11 +22,12 @@ from typing import Literal
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from dashapp.analytics.holdings import LedgerLine
 from dashapp.db.models import Portfolio, PriceCoverage, Quote, Transaction
 from dashapp.market.errors import failed_as_unknown
 from dashapp.rules import LEDGER_FIELDS as FIELDS
 from dashapp.services.context import AppContext
-from dashapp.services.ledger_check import NEW_ID_BASE, LedgerLine, check_ledger
+from dashapp.services.ledger_check import NEW_ID_BASE, check_ledger
 from dashapp.services.ledger_fields import (
     CleanTransaction,
     ColumnLabels,
