@@ -41,6 +41,7 @@ from dashapp.ui.backtest.messages import (
     summary,
 )
 from dashapp.ui.backtest.words import STRATEGY_LABELS
+from dashapp.ui.job_controls import job_controls, percent_label
 
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
@@ -112,18 +113,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         Input(ids.JOB, "data"),
         background=True,
         interval=200,
-        running=[
-            (Output(ids.RUN, "disabled"), True, False),
-            (Output(ids.CANCEL, "disabled"), False, True),
-            (
-                Output(ids.PROGRESS, "style"),
-                {"visibility": "visible"},
-                {"visibility": "hidden"},
-            ),
-        ],
-        progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS, "label")],
-        progress_default=[0, ""],
-        cancel=[Input(ids.CANCEL, "n_clicks")],
+        **job_controls(ids.RUN, ids.CANCEL, ids.PROGRESS),
         prevent_initial_call=True,
     )
     def run_job(set_progress, raw):
@@ -134,7 +124,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
                 app_context,
                 parse_backtest_request(raw),
                 fetch=True,
-                progress=lambda percent, stage: set_progress((percent, f"{stage} {percent} %")),
+                progress=percent_label(set_progress),
             )
         except InvalidInput as error:
             return no_update, invalid(error)

@@ -14,6 +14,7 @@ from dashapp.ui.backtest import ids
 from dashapp.ui.backtest.figures import TRADE_COLUMNS, blank_figure
 from dashapp.ui.backtest.words import METRIC_LABELS, STRATEGY_LABELS
 from dashapp.ui.components import field_label, period_buttons
+from dashapp.ui.job_controls import cancel_button, progress_bar
 
 HIDDEN = {"display": "none"}
 DRAWDOWN_STYLE = {"height": "280px"}
@@ -220,26 +221,19 @@ def layout(app_context: AppContext) -> html.Div:
             ),
             html.Div(
                 [
-                    dbc.Button("Run backtest", id=ids.RUN, color="primary", size="sm", n_clicks=0),
                     dbc.Button(
-                        "Cancel",
-                        id=ids.CANCEL,
-                        color="link",
+                        "Run backtest",
+                        id=ids.RUN,
+                        color="primary",
                         size="sm",
-                        disabled=True,
-                        className="ms-2",
+                        n_clicks=0,
+                        className="me-2",
                     ),
+                    cancel_button(ids.CANCEL),
                 ],
                 className="mb-2",
             ),
-            dbc.Progress(
-                id=ids.PROGRESS,
-                value=0,
-                striped=True,
-                animated=True,
-                className="mb-2",
-                style={"visibility": "hidden"},
-            ),
+            progress_bar(ids.PROGRESS),
             html.Div(id=ids.MESSAGE, className="small mb-2", role="status"),
             dcc.Graph(id=ids.EQUITY, figure=blank_figure("Press Run backtest")),
             dcc.Graph(id=ids.DRAWDOWN, figure=blank_figure(""), style=HIDDEN),

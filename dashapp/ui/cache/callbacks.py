@@ -30,9 +30,9 @@ from dashapp.services.upkeep import (
 )
 from dashapp.ui.cache import ids
 from dashapp.ui.cache.figures import upstream_figure
-from dashapp.ui.cache.layout import HIDDEN, VISIBLE
 from dashapp.ui.cache.overview import overview
 from dashapp.ui.cache.tables import grid_rows, job_table, latency_table
+from dashapp.ui.job_controls import job_controls
 
 # The page's running warm on this host, and the flag its Cancel button raises.
 PAGE_WARM_KEY = "cache-page:warm"
@@ -140,14 +140,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         State(ids.VERSION, "data"),
         background=True,
         interval=500,
-        running=[
-            (Output(ids.WARM, "disabled"), True, False),
-            (Output(ids.WARM_CANCEL, "disabled"), False, True),
-            (Output(ids.WARM_PROGRESS, "style"), VISIBLE, HIDDEN),
-        ],
-        progress=[Output(ids.WARM_PROGRESS, "value"), Output(ids.WARM_PROGRESS, "label")],
-        progress_default=[0, ""],
-        cancel=[Input(ids.WARM_CANCEL, "n_clicks")],
+        **job_controls(ids.WARM, ids.WARM_CANCEL, ids.WARM_PROGRESS),
         prevent_initial_call=True,
     )
     def warm_now(set_progress, _clicks, version):

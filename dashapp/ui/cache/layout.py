@@ -12,11 +12,9 @@ from dashapp.ui.cache import ids
 from dashapp.ui.cache.figures import upstream_figure
 from dashapp.ui.cache.overview import overview
 from dashapp.ui.cache.tables import job_table, latency_table, ticker_grid
+from dashapp.ui.job_controls import cancel_button, progress_bar
 
 REFRESH_EVERY_MS = 15_000
-# The warm's progress bar keeps its place on the page while no warm runs.
-HIDDEN = {"visibility": "hidden"}
-VISIBLE = {"visibility": "visible"}
 
 
 def layout(app_context: AppContext) -> html.Div:
@@ -90,27 +88,14 @@ def _actions() -> html.Div:
                                 color="primary",
                                 className="me-2",
                             ),
-                            dbc.Button(
-                                "Cancel",
-                                id=ids.WARM_CANCEL,
-                                size="sm",
-                                color="link",
-                                disabled=True,
-                            ),
+                            cancel_button(ids.WARM_CANCEL),
                         ],
                         md=9,
                     ),
                 ],
                 className="g-2 align-items-center mb-2",
             ),
-            dbc.Progress(
-                id=ids.WARM_PROGRESS,
-                value=0,
-                striped=True,
-                animated=True,
-                className="mb-2",
-                style=HIDDEN,
-            ),
+            progress_bar(ids.WARM_PROGRESS),
             html.Div(id=ids.MESSAGE, className="small mb-2"),
         ]
     )

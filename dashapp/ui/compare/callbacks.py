@@ -20,6 +20,7 @@ from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_po
 from dashapp.ui.compare import ids
 from dashapp.ui.compare.figures import blank_figure, figure
 from dashapp.ui.compare.tables import breakdown_table, explain_columns, metrics_table
+from dashapp.ui.job_controls import job_controls, percent_label
 
 # The form's label of each request field, so that an error names what the user sees.
 FIELD_LABELS = {
@@ -106,18 +107,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         background=True,
         # Poll often: a warm-cache comparison takes a fraction of a second to compute.
         interval=200,
-        running=[
-            (Output(ids.RUN, "disabled"), True, False),
-            (Output(ids.CANCEL, "disabled"), False, True),
-            (
-                Output(ids.PROGRESS, "style"),
-                {"visibility": "visible"},
-                {"visibility": "hidden"},
-            ),
-        ],
-        progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS, "label")],
-        progress_default=[0, ""],
-        cancel=[Input(ids.CANCEL, "n_clicks")],
+        **job_controls(ids.RUN, ids.CANCEL, ids.PROGRESS),
         prevent_initial_call=True,
     )
     def run_comparison(set_progress, job):
@@ -129,7 +119,7 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         result = compare(
             app_context,
             request,
-            progress=lambda percent, stage: set_progress((percent, f"{stage} {percent} %")),
+            progress=percent_label(set_progress),
         )
         set_progress((100, "done"))
         return result, _warnings(result)

@@ -12,6 +12,7 @@ from dashapp.services.portfolios import list_portfolios
 from dashapp.ui.compare import ids
 from dashapp.ui.compare.figures import VIEWS, blank_figure
 from dashapp.ui.components import field_label, period_buttons
+from dashapp.ui.job_controls import cancel_button, progress_bar
 
 PERIOD_CHOICES = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX", "CUSTOM")
 
@@ -135,13 +136,7 @@ def layout(app_context: AppContext) -> html.Div:
                                 size="sm",
                                 className="me-2",
                             ),
-                            dbc.Button(
-                                "Cancel",
-                                id=ids.CANCEL,
-                                color="link",
-                                size="sm",
-                                disabled=True,
-                            ),
+                            cancel_button(ids.CANCEL),
                         ],
                         xs=12,
                         md="auto",
@@ -149,14 +144,7 @@ def layout(app_context: AppContext) -> html.Div:
                 ],
                 className="g-2 mb-2 align-items-end",
             ),
-            dbc.Progress(
-                id=ids.PROGRESS,
-                value=0,
-                striped=True,
-                animated=True,
-                className="mb-2",
-                style={"visibility": "hidden"},
-            ),
+            progress_bar(ids.PROGRESS),
             html.Div(id=ids.MESSAGE, className="small mb-2", role="status"),
             dcc.Loading(
                 dcc.Graph(
