@@ -13,7 +13,6 @@ from datetime import date
 import pandas as pd
 
 from dashapp.analytics.performance import portfolio_series
-from dashapp.analytics.periods import UnknownPeriod, period_range
 from dashapp.services.backtest_requests import BacktestRequest
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import (
@@ -23,6 +22,7 @@ from dashapp.services.portfolios import (
     holdings_of,
     load_ledger,
 )
+from dashapp.services.request_periods import requested_range
 
 # The XNYS calendar's first session: "MAX" of a lump-sum backtest reaches back to it.
 EARLIEST_START = date(1990, 1, 2)
@@ -60,13 +60,7 @@ def plan_backtest(ctx: AppContext, request: BacktestRequest) -> BacktestPlan:
         first = ledger.first_trade_date
         if first is None:
             raise InvalidInput("contributions", "the portfolio has no transactions")
-    if request.period == "CUSTOM":
-        start = max(request.start or first, first)
-    else:
-        try:
-            start, end = period_range(request.period, end, first)
-        except UnknownPeriod as error:
-            raise InvalidInput("period", str(error)) from None
+    start, end = requested_range(request.period, request.start, end, first)
     if start >= end:
         raise InvalidInput("start", "the period holds no completed session")
     flows = None

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 import pandas as pd
 
 from dashapp.analytics.performance import period_returns, portfolio_series
-from dashapp.analytics.periods import UnknownPeriod, period_range
 from dashapp.market.demo import includes_demo_prices
 from dashapp.market.price_matrix import price_matrix
 from dashapp.rules import STALE, FreshnessState, is_index, price_only_warning
@@ -33,7 +32,8 @@ from dashapp.services.comparison_parts import (
 )
 from dashapp.services.context import AppContext
 from dashapp.services.json_numbers import iso_or_none
-from dashapp.services.portfolios import InvalidInput, Ledger
+from dashapp.services.portfolios import Ledger
+from dashapp.services.request_periods import requested_range
 from dashapp.services.result_cache import cached_or_computed
 
 if TYPE_CHECKING:
@@ -267,13 +267,7 @@ def window_of(
     invested = whole.index[whole["value"] > 0]
     first = invested[0].date() if len(invested) else whole.index[0].date()
     end = min(request.end or today, whole.index[-1].date())
-    if request.period == "CUSTOM":
-        start = max(request.start or first, first)
-    else:
-        try:
-            start, end = period_range(request.period, end, first)
-        except UnknownPeriod as error:
-            raise InvalidInput("period", str(error)) from None
+    start, end = requested_range(request.period, request.start, end, first)
     days = whole.index[(whole.index >= pd.Timestamp(start)) & (whole.index <= pd.Timestamp(end))]
     if len(days) == 0:
         return pd.Timestamp(end), pd.Timestamp(end)
