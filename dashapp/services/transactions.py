@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
 from dashapp.analytics.holdings import LedgerLine
@@ -293,21 +293,7 @@ def _stored_rows(session: Session, portfolio_id: int) -> list[TransactionRow]:
         .where(Transaction.portfolio_id == portfolio_id)
         .order_by(Transaction.trade_date, Transaction.id)
     )
-    return [
-        TransactionRow(
-            id=row.id,
-            portfolio_id=row.portfolio_id,
-            trade_date=row.trade_date,
-            kind=row.kind,
-            ticker=row.ticker,
-            quantity=row.quantity,
-            price=row.price,
-            fees=row.fees or 0.0,
-            currency=row.currency,
-            note=row.note or "",
-        )
-        for row in session.execute(query)
-    ]
+    return [_row(row) for row in session.execute(query)]
 
 
 def _stored_ledger(session: Session, portfolio_id: int) -> StoredLedger:
@@ -329,7 +315,8 @@ def _entries(
     return [(row.id, row) for row in rows if row.id != without]
 
 
-def _row(model: Transaction) -> TransactionRow:
+def _row(model: Transaction | Row[Any]) -> TransactionRow:
+    """A stored transaction from its ORM object or from a plain row of the same columns."""
     return TransactionRow(
         id=model.id,
         portfolio_id=model.portfolio_id,
