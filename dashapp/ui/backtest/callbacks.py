@@ -5,7 +5,6 @@ the result."""
 from __future__ import annotations
 
 from dash import Dash, Input, Output, State, no_update
-from dash.exceptions import PreventUpdate
 
 from dashapp.services.answers import Ready
 from dashapp.services.backtest_requests import (
@@ -41,7 +40,7 @@ from dashapp.ui.backtest.messages import (
     summary,
 )
 from dashapp.ui.backtest.words import STRATEGY_LABELS
-from dashapp.ui.job_controls import job_controls, percent_label
+from dashapp.ui.job_controls import answer_in_background, percent_label
 
 
 def register_callbacks(app: Dash, app_context: AppContext) -> None:
@@ -107,18 +106,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             return answered.result, no_update, summary(answered.result)
         return COMPUTING, raw, "Fetching prices and computing in the background…"
 
-    @app.callback(
-        Output(ids.RESULT, "data", allow_duplicate=True),
-        Output(ids.MESSAGE, "children", allow_duplicate=True),
-        Input(ids.JOB, "data"),
-        background=True,
-        interval=200,
-        **job_controls(ids.RUN, ids.CANCEL, ids.PROGRESS),
-        prevent_initial_call=True,
-    )
+    @answer_in_background(app, ids)
     def run_job(set_progress, raw):
-        if not raw:
-            raise PreventUpdate
         try:
             result = run_backtest(
                 app_context,

@@ -20,7 +20,7 @@ from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_po
 from dashapp.ui.compare import ids
 from dashapp.ui.compare.figures import blank_figure, figure
 from dashapp.ui.compare.tables import breakdown_table, explain_columns, metrics_table
-from dashapp.ui.job_controls import job_controls, percent_label
+from dashapp.ui.job_controls import answer_in_background, percent_label
 
 # The form's label of each request field, so that an error names what the user sees.
 FIELD_LABELS = {
@@ -100,19 +100,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         computing = {"warnings": ["Computing in the background…"]}
         return computing, job, "Computing in the background…"
 
-    @app.callback(
-        Output(ids.RESULT, "data", allow_duplicate=True),
-        Output(ids.MESSAGE, "children", allow_duplicate=True),
-        Input(ids.JOB, "data"),
-        background=True,
-        # Poll often: a warm-cache comparison takes a fraction of a second to compute.
-        interval=200,
-        **job_controls(ids.RUN, ids.CANCEL, ids.PROGRESS),
-        prevent_initial_call=True,
-    )
+    @answer_in_background(app, ids)
     def run_comparison(set_progress, job):
-        if not job:
-            raise PreventUpdate
         request = parse_request(
             job["portfolio_id"], job["benchmarks"], job["period"], job["start"], job["end"]
         )
