@@ -66,6 +66,8 @@ class Operation:
 
 NOT_FOUND = Reply("unknown portfolio (or transaction, or proposal)", models.Error)
 BAD_ID = Reply("a malformed id or parameter, naming the field", models.FieldError)
+# The ledger export and every report's CSV download.
+CSV_FILE = Reply("the file", schema={"type": "string"}, media="text/csv")
 LEDGER_REFUSED = Reply(
     "a malformed id or body (naming the field), or a change the ledger refuses (listing its "
     "errors)",
@@ -234,11 +236,7 @@ OPERATIONS: tuple[Operation, ...] = (
         " refuse the file (more than MAX_IMPORT_ROWS rows or MAX_IMPORT_BYTES bytes), the"
         " X-Import-Limit-Warning header says so in words.",
         "transactions",
-        {
-            200: Reply("the file", schema={"type": "string"}, media="text/csv"),
-            400: BAD_ID,
-            404: NOT_FOUND,
-        },
+        {200: CSV_FILE, 400: BAD_ID, 404: NOT_FOUND},
     ),
     Operation(
         "exportJson",
@@ -304,11 +302,7 @@ OPERATIONS: tuple[Operation, ...] = (
         f"{PORTFOLIO}/income.csv",
         "The income report as CSV",
         "reports",
-        {
-            200: Reply("the file", schema={"type": "string"}, media="text/csv"),
-            400: BAD_ID,
-            404: NOT_FOUND,
-        },
+        {200: CSV_FILE, 400: BAD_ID, 404: NOT_FOUND},
         query=models.IncomeQuery,
     ),
     Operation(
@@ -326,11 +320,7 @@ OPERATIONS: tuple[Operation, ...] = (
         f"{PORTFOLIO}/realized.csv",
         "The realized gains as CSV",
         "reports",
-        {
-            200: Reply("the file", schema={"type": "string"}, media="text/csv"),
-            400: BAD_ID,
-            404: NOT_FOUND,
-        },
+        {200: CSV_FILE, 400: BAD_ID, 404: NOT_FOUND},
         query=models.RealizedQuery,
     ),
     Operation(
