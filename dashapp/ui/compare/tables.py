@@ -6,6 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dashapp.services.comparison_parts import Metrics
 from dashapp.services.comparison_results import ComparisonResult
 from dashapp.ui.compare import ids
 from dashapp.ui.components import money
@@ -44,28 +45,8 @@ def metrics_table(result: ComparisonResult) -> html.Div:
     metrics = result["metrics"]
     names = list(metrics)
     benchmarks = [name for name in names if name != "portfolio"]
-    own_rows = [
-        html.Tr(
-            [html.Th(label, scope="row")]
-            + [
-                html.Td(_format(key, metrics[name].get(key)), className="text-end")
-                for name in names
-            ]
-        )
-        for key, label in METRIC_LABELS.items()
-        if key not in RELATIVE_METRICS and any(key in metrics[name] for name in names)
-    ]
-    relative_rows = [
-        html.Tr(
-            [html.Th(label, scope="row")]
-            + [
-                html.Td(_format(key, metrics[name].get(key)), className="text-end")
-                for name in benchmarks
-            ]
-        )
-        for key, label in METRIC_LABELS.items()
-        if key in RELATIVE_METRICS and any(key in metrics[name] for name in benchmarks)
-    ]
+    own_rows = _metric_rows(metrics, names, relative=False)
+    relative_rows = _metric_rows(metrics, benchmarks, relative=True)
     own = dbc.Table(
         [
             _header("Metric", ["Portfolio" if n == "portfolio" else n for n in names]),
@@ -97,6 +78,22 @@ def metrics_table(result: ComparisonResult) -> html.Div:
             ),
         ]
     return html.Div(blocks)
+
+
+def _metric_rows(metrics: dict[str, Metrics], names: list[str], *, relative: bool) -> list[html.Tr]:
+    """A row per metric of the block (relative or own) that one of the series `names` has,
+    with a column per series."""
+    return [
+        html.Tr(
+            [html.Th(label, scope="row")]
+            + [
+                html.Td(_format(key, metrics[name].get(key)), className="text-end")
+                for name in names
+            ]
+        )
+        for key, label in METRIC_LABELS.items()
+        if (key in RELATIVE_METRICS) == relative and any(key in metrics[name] for name in names)
+    ]
 
 
 def breakdown_table(result: ComparisonResult, currency: str = "USD") -> dbc.Table:
