@@ -27,19 +27,11 @@ def layout(app_context: AppContext) -> html.Div:
             html.H4("Backtest a strategy", className="mb-3"),
             dbc.Row(
                 [
-                    _group(
+                    _choice(
                         ids.SUBJECT,
                         "Backtest",
-                        dbc.RadioItems(
-                            id=ids.SUBJECT,
-                            options=[
-                                {"label": "A ticker", "value": "ticker"},
-                                {"label": "A portfolio's holdings", "value": "portfolio"},
-                            ],
-                            value="ticker",
-                            inline=True,
-                        ),
-                        md="auto",
+                        {"ticker": "A ticker", "portfolio": "A portfolio's holdings"},
+                        "ticker",
                     ),
                     _field(
                         ids.TICKER,
@@ -136,61 +128,25 @@ def layout(app_context: AppContext) -> html.Div:
                         ),
                         md="auto",
                     ),
-                    _group(
+                    _choice(
                         ids.FILL,
                         "Orders fill at",
-                        dbc.RadioItems(
-                            id=ids.FILL,
-                            options=[
-                                {"label": "next open", "value": "next_open"},
-                                {"label": "close", "value": "close"},
-                            ],
-                            value="next_open",
-                            inline=True,
-                        ),
-                        md="auto",
+                        {"next_open": "next open", "close": "close"},
+                        "next_open",
                     ),
-                    _group(
+                    _choice(
                         ids.CONTRIBUTIONS,
                         "Money",
-                        dbc.RadioItems(
-                            id=ids.CONTRIBUTIONS,
-                            options=[
-                                {"label": "lump sum", "value": "lump"},
-                                {"label": "my contributions", "value": "mine"},
-                            ],
-                            value="lump",
-                            inline=True,
-                        ),
-                        md="auto",
+                        {"lump": "lump sum", "mine": "my contributions"},
+                        "lump",
                     ),
-                    _group(
-                        ids.WHOLE_SHARES,
-                        "Shares",
-                        dbc.Checklist(
-                            id=ids.WHOLE_SHARES,
-                            options=[{"label": "whole shares", "value": "whole"}],
-                            value=["whole"],
-                            switch=True,
-                        ),
-                        md="auto",
-                    ),
+                    _switch(ids.WHOLE_SHARES, "Shares", "whole", "whole shares", on=True),
                 ],
                 className="g-2 mb-2",
             ),
             dbc.Row(
                 [
-                    _group(
-                        ids.SWEEP,
-                        "Sweep",
-                        dbc.Checklist(
-                            id=ids.SWEEP,
-                            options=[{"label": "sweep the SMA windows", "value": "sweep"}],
-                            value=[],
-                            switch=True,
-                        ),
-                        md="auto",
-                    ),
+                    _switch(ids.SWEEP, "Sweep", "sweep", "sweep the SMA windows", on=False),
                     _field(
                         ids.METRIC,
                         "Heatmap of",
@@ -287,6 +243,36 @@ def _group(control: str, label: str, content: object, md: int | str) -> dbc.Col:
         id=ids.field(control),
         xs=12,
         md=md,
+    )
+
+
+def _choice(control: str, label: str, options: dict[str, str], value: str) -> dbc.Col:
+    """A labelled row of radio buttons; `options` maps each value to the words it shows."""
+    return _group(
+        control,
+        label,
+        dbc.RadioItems(
+            id=control,
+            options=[{"label": words, "value": key} for key, words in options.items()],
+            value=value,
+            inline=True,
+        ),
+        md="auto",
+    )
+
+
+def _switch(control: str, label: str, value: str, words: str, *, on: bool) -> dbc.Col:
+    """A labelled switch; its value is `[value]` when on, `[]` when off."""
+    return _group(
+        control,
+        label,
+        dbc.Checklist(
+            id=control,
+            options=[{"label": words, "value": value}],
+            value=[value] if on else [],
+            switch=True,
+        ),
+        md="auto",
     )
 
 
