@@ -1,5 +1,5 @@
-"""Small view pieces shared by pages: number formats, timestamps, the demo-data label, form labels
-and period buttons.
+"""Small view pieces shared by pages: number formats, timestamps, the demo-data label, form labels,
+period buttons and the dialog that asks before a destructive action.
 
 Dash escapes text children, so user-typed names and tickers placed as children reach the page
 as text, never as markup; nothing here builds raw HTML.
@@ -78,4 +78,32 @@ def period_buttons(component_id: str, choices: tuple[str, ...], value: str) -> h
         role="radiogroup",
         className="period-scroll",
         **{"aria-labelledby": f"{component_id}-label"},
+    )
+
+
+def confirm_modal(
+    modal_id: str,
+    title: str,
+    question_id: str,
+    *,
+    keep: str,
+    keep_id: str,
+    confirm: str,
+    confirm_id: str,
+) -> dbc.Modal:
+    """A closed dialog that asks before a destructive action: the question (`question_id`, filled
+    in by a callback), a button `keep` that leaves things as they are and a red `confirm`."""
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle(title)),
+            dbc.ModalBody(id=question_id),
+            dbc.ModalFooter(
+                [
+                    dbc.Button(keep, id=keep_id, color="secondary"),
+                    dbc.Button(confirm, id=confirm_id, color="danger"),
+                ]
+            ),
+        ],
+        id=modal_id,
+        is_open=False,
     )

@@ -12,6 +12,7 @@ from dashapp.ui.cache import ids
 from dashapp.ui.cache.figures import upstream_figure
 from dashapp.ui.cache.overview import overview
 from dashapp.ui.cache.tables import job_table, latency_table, ticker_grid
+from dashapp.ui.components import confirm_modal
 from dashapp.ui.job_controls import cancel_button, progress_bar
 
 REFRESH_EVERY_MS = 15_000
@@ -102,17 +103,12 @@ def _actions() -> html.Div:
 
 
 def _evict_modal() -> dbc.Modal:
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Evict ticker")),
-            dbc.ModalBody(id=ids.EVICT_QUESTION),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id=ids.EVICT_CANCEL, color="secondary"),
-                    dbc.Button("Evict", id=ids.EVICT_CONFIRM, color="danger"),
-                ]
-            ),
-        ],
-        id=ids.EVICT_MODAL,
-        is_open=False,
+    return confirm_modal(
+        ids.EVICT_MODAL,
+        "Evict ticker",
+        ids.EVICT_QUESTION,
+        keep="Cancel",
+        keep_id=ids.EVICT_CANCEL,
+        confirm="Evict",
+        confirm_id=ids.EVICT_CONFIRM,
     )

@@ -13,6 +13,7 @@ from dashapp.services.corporate_actions import propose_corporate_actions
 from dashapp.services.ledger_export import export_warning
 from dashapp.services.portfolios import PortfolioNotFound, get_portfolio
 from dashapp.services.transactions import list_transactions, ticker_statuses
+from dashapp.ui.components import confirm_modal
 from dashapp.ui.transactions import ids
 from dashapp.ui.transactions.form import editor
 from dashapp.ui.transactions.grid import grid_rows, ledger_grid
@@ -94,17 +95,12 @@ def _export_links(portfolio_id: int, warning: str | None) -> html.Div:
 
 
 def _delete_modal() -> dbc.Modal:
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Delete transaction?")),
-            dbc.ModalBody(id=ids.DELETE_TEXT),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Keep it", id=ids.DELETE_CANCEL, color="secondary"),
-                    dbc.Button("Delete", id=ids.DELETE_CONFIRM, color="danger"),
-                ]
-            ),
-        ],
-        id=ids.DELETE_MODAL,
-        is_open=False,
+    return confirm_modal(
+        ids.DELETE_MODAL,
+        "Delete transaction?",
+        ids.DELETE_TEXT,
+        keep="Keep it",
+        keep_id=ids.DELETE_CANCEL,
+        confirm="Delete",
+        confirm_id=ids.DELETE_CONFIRM,
     )
