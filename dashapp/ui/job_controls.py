@@ -1,6 +1,6 @@
-"""The controls of a cancellable background job on a page: its Cancel button and progress bar,
-the background-callback arguments that drive them, and the background callback that answers a
-page's question when prices must be fetched first.
+"""The controls of a cancellable background job on a page: its start and Cancel buttons and its
+progress bar, the background-callback arguments that drive them, and the background callback
+that answers a page's question when prices must be fetched first.
 
 While the job runs its start button is disabled, Cancel is enabled and stops it, and the
 progress bar is shown and fed (percent, label); afterwards all three go back. The backtest, the
@@ -22,9 +22,12 @@ PROGRESS_HIDDEN = {"visibility": "hidden"}
 PROGRESS_SHOWN = {"visibility": "visible"}
 
 
-def cancel_button(component_id: str) -> dbc.Button:
-    """A job's Cancel button, disabled until the job runs."""
-    return dbc.Button("Cancel", id=component_id, color="link", size="sm", disabled=True)
+def job_buttons(label: str, start: str, cancel: str) -> list[dbc.Button]:
+    """A job's start button, named `label`, and its Cancel button, disabled until the job runs."""
+    return [
+        dbc.Button(label, id=start, color="primary", size="sm", className="me-2"),
+        dbc.Button("Cancel", id=cancel, color="link", size="sm", disabled=True),
+    ]
 
 
 def progress_bar(component_id: str) -> dbc.Progress:

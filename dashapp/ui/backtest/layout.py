@@ -14,7 +14,7 @@ from dashapp.ui.backtest import ids
 from dashapp.ui.backtest.figures import TRADE_COLUMNS, blank_figure
 from dashapp.ui.backtest.words import METRIC_LABELS, STRATEGY_LABELS
 from dashapp.ui.components import field_label, period_buttons
-from dashapp.ui.job_controls import cancel_button, progress_bar
+from dashapp.ui.job_controls import job_buttons, progress_bar
 
 HIDDEN = {"display": "none"}
 DRAWDOWN_STYLE = {"height": "280px"}
@@ -175,20 +175,7 @@ def layout(app_context: AppContext) -> html.Div:
                 ],
                 className="g-2 mb-2",
             ),
-            html.Div(
-                [
-                    dbc.Button(
-                        "Run backtest",
-                        id=ids.RUN,
-                        color="primary",
-                        size="sm",
-                        n_clicks=0,
-                        className="me-2",
-                    ),
-                    cancel_button(ids.CANCEL),
-                ],
-                className="mb-2",
-            ),
+            html.Div(job_buttons("Run backtest", ids.RUN, ids.CANCEL), className="mb-2"),
             progress_bar(ids.PROGRESS),
             html.Div(id=ids.MESSAGE, className="small mb-2", role="status"),
             dcc.Graph(id=ids.EQUITY, figure=blank_figure("Press Run backtest")),

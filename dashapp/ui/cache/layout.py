@@ -13,7 +13,7 @@ from dashapp.ui.cache.figures import upstream_figure
 from dashapp.ui.cache.overview import overview
 from dashapp.ui.cache.tables import job_table, latency_table, ticker_grid
 from dashapp.ui.components import confirm_modal
-from dashapp.ui.job_controls import cancel_button, progress_bar
+from dashapp.ui.job_controls import job_buttons, progress_bar
 
 REFRESH_EVERY_MS = 15_000
 
@@ -82,14 +82,7 @@ def _actions() -> html.Div:
                                 color="outline-danger",
                                 className="me-4",
                             ),
-                            dbc.Button(
-                                "Warm everything now",
-                                id=ids.WARM,
-                                size="sm",
-                                color="primary",
-                                className="me-2",
-                            ),
-                            cancel_button(ids.WARM_CANCEL),
+                            *job_buttons("Warm everything now", ids.WARM, ids.WARM_CANCEL),
                         ],
                         md=9,
                     ),

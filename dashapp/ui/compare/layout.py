@@ -12,7 +12,7 @@ from dashapp.services.portfolios import list_portfolios
 from dashapp.ui.compare import ids
 from dashapp.ui.compare.figures import VIEWS, blank_figure
 from dashapp.ui.components import field_label, period_buttons
-from dashapp.ui.job_controls import cancel_button, progress_bar
+from dashapp.ui.job_controls import job_buttons, progress_bar
 
 PERIOD_CHOICES = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX", "CUSTOM")
 
@@ -127,20 +127,7 @@ def layout(app_context: AppContext) -> html.Div:
                         xs=12,
                         md="auto",
                     ),
-                    dbc.Col(
-                        [
-                            dbc.Button(
-                                "Compare",
-                                id=ids.RUN,
-                                color="primary",
-                                size="sm",
-                                className="me-2",
-                            ),
-                            cancel_button(ids.CANCEL),
-                        ],
-                        xs=12,
-                        md="auto",
-                    ),
+                    dbc.Col(job_buttons("Compare", ids.RUN, ids.CANCEL), xs=12, md="auto"),
                 ],
                 className="g-2 mb-2 align-items-end",
             ),
