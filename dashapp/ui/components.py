@@ -1,5 +1,5 @@
 """Small view pieces shared by pages: number formats, timestamps, the demo-data label, form labels,
-period buttons and the dialog that asks before a destructive action.
+period buttons with their custom dates, and the dialog that asks before a destructive action.
 
 Dash escapes text children, so user-typed names and tickers placed as children reach the page
 as text, never as markup; nothing here builds raw HTML.
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 NO_VALUE = "—"
 
@@ -78,6 +78,16 @@ def period_buttons(component_id: str, choices: tuple[str, ...], value: str) -> h
         role="radiogroup",
         className="period-scroll",
         **{"aria-labelledby": f"{component_id}-label"},
+    )
+
+
+def custom_dates(component_id: str) -> dcc.DatePickerRange:
+    """The "CUSTOM" period's first and last day, typed or picked, shown as ISO dates."""
+    return dcc.DatePickerRange(
+        id=component_id,
+        display_format="YYYY-MM-DD",
+        start_date_placeholder_text="From",
+        end_date_placeholder_text="To",
     )
 
 

@@ -13,7 +13,7 @@ from dashapp.services.portfolios import list_portfolios
 from dashapp.ui.backtest import ids
 from dashapp.ui.backtest.figures import TRADE_COLUMNS, blank_figure
 from dashapp.ui.backtest.words import METRIC_LABELS, STRATEGY_LABELS
-from dashapp.ui.components import field_label, period_buttons
+from dashapp.ui.components import custom_dates, field_label, period_buttons
 from dashapp.ui.job_controls import job_buttons, progress_bar
 
 HIDDEN = {"display": "none"}
@@ -120,12 +120,7 @@ def layout(app_context: AppContext) -> html.Div:
                     _group(
                         ids.DATES,
                         "Custom dates (YYYY-MM-DD)",
-                        dcc.DatePickerRange(
-                            id=ids.DATES,
-                            display_format="YYYY-MM-DD",
-                            start_date_placeholder_text="From",
-                            end_date_placeholder_text="To",
-                        ),
+                        custom_dates(ids.DATES),
                         md="auto",
                     ),
                     _choice(

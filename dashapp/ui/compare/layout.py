@@ -11,7 +11,7 @@ from dashapp.services.context import AppContext
 from dashapp.services.portfolios import list_portfolios
 from dashapp.ui.compare import ids
 from dashapp.ui.compare.figures import VIEWS, blank_figure
-from dashapp.ui.components import field_label, period_buttons
+from dashapp.ui.components import custom_dates, field_label, period_buttons
 from dashapp.ui.job_controls import job_buttons, progress_bar
 
 PERIOD_CHOICES = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX", "CUSTOM")
@@ -97,12 +97,7 @@ def layout(app_context: AppContext) -> html.Div:
                             html.Div(
                                 "Custom dates (YYYY-MM-DD)", className="form-label small mb-0"
                             ),
-                            dcc.DatePickerRange(
-                                id=ids.DATES,
-                                display_format="YYYY-MM-DD",
-                                start_date_placeholder_text="From",
-                                end_date_placeholder_text="To",
-                            ),
+                            custom_dates(ids.DATES),
                         ],
                         xs=12,
                         md="auto",
