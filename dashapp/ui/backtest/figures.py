@@ -17,6 +17,13 @@ from dashapp.ui.backtest.words import METRIC_LABELS, STRATEGY_LABELS
 
 PERCENT_METRICS = {"total_return", "cagr", "volatility", "max_drawdown"}
 MONEY_METRICS = {"invested", "final_equity"}
+# What the equity and drawdown charts share, so they read alike: the legend in a row and one
+# hover box for all lines of a session.
+SESSION_CHART = {
+    "legend": {"orientation": "h"},
+    "hovermode": "x unified",
+    "template": "plotly_white",
+}
 TRADE_COLUMNS = [
     {"field": "ticker"},
     {"field": "entry_time", "headerName": "Entry"},
@@ -62,10 +69,8 @@ def equity_figure(result: BacktestResult) -> go.Figure:
     fig.update_layout(
         title=title + (" · demo data" if result.get("demo_data") else ""),
         margin={"l": 70, "r": 10, "t": 50, "b": 30},
-        legend={"orientation": "h"},
         yaxis={"title": {"text": "Value"}, "tickformat": ",.0f", "hoverformat": ",.2f"},
-        hovermode="x unified",
-        template="plotly_white",
+        **SESSION_CHART,
     )
     return fig
 
@@ -78,10 +83,8 @@ def drawdown_figure(result: BacktestResult) -> go.Figure:
     fig.update_layout(
         title="Drawdown",
         margin={"l": 70, "r": 10, "t": 40, "b": 30},
-        legend={"orientation": "h"},
         yaxis={"title": {"text": "Below the peak"}, "tickformat": ".0%", "hoverformat": ".2%"},
-        hovermode="x unified",
-        template="plotly_white",
+        **SESSION_CHART,
     )
     return fig
 
