@@ -86,22 +86,8 @@ def editor(base_currency: str) -> dbc.Card:
                 html.Div(
                     [
                         dbc.Button("Add", id=ids.ADD, color="primary", size="sm"),
-                        dbc.Button(
-                            "Save changes",
-                            id=ids.SAVE,
-                            color="outline-primary",
-                            size="sm",
-                            disabled=True,
-                            className="ms-2",
-                        ),
-                        dbc.Button(
-                            "Delete",
-                            id=ids.DELETE,
-                            color="outline-danger",
-                            size="sm",
-                            disabled=True,
-                            className="ms-2",
-                        ),
+                        _row_action("Save changes", ids.SAVE, "outline-primary"),
+                        _row_action("Delete", ids.DELETE, "outline-danger"),
                         dbc.Button(
                             "Clear", id=ids.CLEAR, color="link", size="sm", className="ms-2"
                         ),
@@ -117,6 +103,13 @@ def editor(base_currency: str) -> dbc.Card:
             ]
         ),
         className="mb-3",
+    )
+
+
+def _row_action(label: str, component_id: str, color: str) -> dbc.Button:
+    """A button acting on the row chosen in the grid, disabled until one is chosen."""
+    return dbc.Button(
+        label, id=component_id, color=color, size="sm", disabled=True, className="ms-2"
     )
 
 
