@@ -21,7 +21,7 @@ from dashapp.services.portfolios import (
     list_portfolios,
     rename_portfolio,
 )
-from dashapp.ui.components import field_label
+from dashapp.ui.components import confirm_modal, field_label
 
 # The page's component ids. A checked box also has `<id>-label` and `<id>-feedback` (`_checked`).
 NEW_NAME = "portfolios-new-name"
@@ -110,19 +110,14 @@ def page(portfolios: list[PortfolioSummary]) -> html.Div:
                 id=RENAME_MODAL,
                 is_open=False,
             ),
-            dbc.Modal(
-                [
-                    dbc.ModalHeader(dbc.ModalTitle("Delete portfolio?")),
-                    dbc.ModalBody(id=DELETE_TEXT),
-                    dbc.ModalFooter(
-                        [
-                            dbc.Button("Keep it", id=DELETE_CANCEL, color="secondary"),
-                            dbc.Button("Delete", id=DELETE_CONFIRM, color="danger"),
-                        ]
-                    ),
-                ],
-                id=DELETE_MODAL,
-                is_open=False,
+            confirm_modal(
+                DELETE_MODAL,
+                "Delete portfolio?",
+                DELETE_TEXT,
+                keep="Keep it",
+                keep_id=DELETE_CANCEL,
+                confirm="Delete",
+                confirm_id=DELETE_CONFIRM,
             ),
         ]
     )
