@@ -90,7 +90,7 @@ NO_BLANK_STATE = pytest.mark.xfail(
         dashboard,
         portfolios,
         reports,
-        pytest.param(compare, marks=NO_BLANK_STATE),
+        compare,
         pytest.param(backtest, marks=NO_BLANK_STATE),
         pytest.param(transactions, marks=NO_BLANK_STATE),
         pytest.param(cache, marks=NO_BLANK_STATE),

@@ -12,6 +12,6 @@ from here.
 """
 
 from dashapp.ui.compare.callbacks import register_callbacks
-from dashapp.ui.compare.layout import layout
+from dashapp.ui.compare.layout import layout, validation_state
 
-__all__ = ["layout", "register_callbacks"]
+__all__ = ["layout", "register_callbacks", "validation_state"]

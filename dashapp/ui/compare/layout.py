@@ -8,7 +8,7 @@ from dash import dcc, html
 
 from dashapp.services.comparison import DEFAULT_BENCHMARKS, SUGGESTED_BENCHMARKS
 from dashapp.services.context import AppContext
-from dashapp.services.portfolios import list_portfolios
+from dashapp.services.portfolios import PortfolioSummary, list_portfolios
 from dashapp.ui.compare import ids
 from dashapp.ui.compare.figures import VIEWS, blank_figure
 from dashapp.ui.components import custom_dates, field_label, period_buttons
@@ -18,7 +18,17 @@ PERIOD_CHOICES = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX", "CUSTOM")
 
 
 def layout(app_context: AppContext) -> html.Div:
-    portfolios = list_portfolios(app_context)
+    return page(list_portfolios(app_context))
+
+
+def validation_state() -> html.Div:
+    """The page drawn without reading anything, for `app.validation_layout`: its result is
+    drawn into places that are there from the start, so no portfolio is needed."""
+    return page([])
+
+
+def page(portfolios: list[PortfolioSummary]) -> html.Div:
+    """The page for a user with these portfolios, the first one chosen."""
     options = [{"label": p.name, "value": p.id} for p in portfolios]
     return html.Div(
         [
