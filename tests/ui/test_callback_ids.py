@@ -91,7 +91,7 @@ NO_BLANK_STATE = pytest.mark.xfail(
         portfolios,
         reports,
         compare,
-        pytest.param(backtest, marks=NO_BLANK_STATE),
+        backtest,
         pytest.param(transactions, marks=NO_BLANK_STATE),
         pytest.param(cache, marks=NO_BLANK_STATE),
     ],

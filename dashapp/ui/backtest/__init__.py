@@ -13,7 +13,7 @@ The shell and the page's tests import from here.
 
 from dashapp.ui.backtest.callbacks import register_callbacks
 from dashapp.ui.backtest.form import FORM_FIELDS, TOGGLED_FIELDS, form_request, shown_fields
-from dashapp.ui.backtest.layout import layout
+from dashapp.ui.backtest.layout import layout, validation_state
 from dashapp.ui.backtest.messages import CLEARED, COMPUTING
 from dashapp.ui.backtest.words import in_words
 
@@ -27,4 +27,5 @@ __all__ = [
     "layout",
     "register_callbacks",
     "shown_fields",
+    "validation_state",
 ]

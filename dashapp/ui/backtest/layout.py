@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from dashapp.services.backtest_requests import PERIOD_CHOICES, SWEEP_METRICS
 from dashapp.services.context import AppContext
-from dashapp.services.portfolios import list_portfolios
+from dashapp.services.portfolios import PortfolioSummary, list_portfolios
 from dashapp.ui.backtest import ids
 from dashapp.ui.backtest.figures import TRADE_COLUMNS, blank_figure
 from dashapp.ui.backtest.words import METRIC_LABELS, STRATEGY_LABELS
@@ -21,7 +21,17 @@ DRAWDOWN_STYLE = {"height": "280px"}
 
 
 def layout(app_context: AppContext) -> html.Div:
-    portfolios = list_portfolios(app_context)
+    return page(list_portfolios(app_context))
+
+
+def validation_state() -> html.Div:
+    """The page drawn without reading anything, for `app.validation_layout`: its result is
+    drawn into places that are there from the start, so no portfolio is needed."""
+    return page([])
+
+
+def page(portfolios: list[PortfolioSummary]) -> html.Div:
+    """The page for a user with these portfolios, the first one chosen."""
     return html.Div(
         [
             html.H4("Backtest a strategy", className="mb-3"),
