@@ -93,7 +93,7 @@ NO_BLANK_STATE = pytest.mark.xfail(
         compare,
         backtest,
         pytest.param(transactions, marks=NO_BLANK_STATE),
-        pytest.param(cache, marks=NO_BLANK_STATE),
+        cache,
     ],
     ids=lambda page: page.__name__.rsplit(".", 1)[-1],
 )

@@ -12,6 +12,6 @@ and runs the actions. The shell and the tests import from here.
 
 from dashapp.ui.cache.callbacks import register_callbacks
 from dashapp.ui.cache.figures import upstream_figure
-from dashapp.ui.cache.layout import layout
+from dashapp.ui.cache.layout import layout, validation_state
 
-__all__ = ["layout", "register_callbacks", "upstream_figure"]
+__all__ = ["layout", "register_callbacks", "upstream_figure", "validation_state"]

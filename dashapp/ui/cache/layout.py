@@ -3,11 +3,15 @@ recent job runs and route latencies, redrawn every REFRESH_EVERY_MS."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import dcc, html
 
-from dashapp.services.cache_status import snapshot
+from dashapp.services.cache_status import TICKER_COLUMNS, CacheSnapshot, snapshot
 from dashapp.services.context import AppContext
+from dashapp.telemetry.hit_tally import HitRate
 from dashapp.ui.cache import ids
 from dashapp.ui.cache.figures import upstream_figure
 from dashapp.ui.cache.overview import overview
@@ -19,7 +23,29 @@ REFRESH_EVERY_MS = 15_000
 
 
 def layout(app_context: AppContext) -> html.Div:
-    view = snapshot(app_context)
+    return page(snapshot(app_context))
+
+
+def validation_state() -> html.Div:
+    """The page drawn without reading anything, for `app.validation_layout`: an empty cache, as
+    its callbacks redraw into places that are there from the start."""
+    nothing = HitRate(hits=0, misses=0)
+    return page(
+        CacheSnapshot(
+            now=datetime.fromtimestamp(0, UTC),
+            tickers=pd.DataFrame(columns=list(TICKER_COLUMNS)),
+            hit_rates={"hour": nothing, "day": nothing},
+            upstream=pd.DataFrame(columns=["hour", "outcome", "requests"]),
+            breakers=[],
+            budgets=[],
+            job_runs=[],
+            latencies=[],
+        )
+    )
+
+
+def page(view: CacheSnapshot) -> html.Div:
+    """The page showing what the cache held at one moment."""
     return html.Div(
         [
             html.H4("Price cache", className="mb-3"),
