@@ -79,7 +79,7 @@ def create_app(
         external_stylesheets=[],
         update_title=None,
     )
-    # The pages in each of their states, drawn once from blank values: it reads nothing.
+    # Every page in each of its states, drawn once from blank values: it reads nothing.
     app.validation_layout = validation_layout()
     app.layout = lambda: shell.layout(app_context)
     install_first_paint(app, app_context)

@@ -3,16 +3,15 @@ data, so that every id a callback names can be looked up in one tree.
 
 Some ids exist only in one state of a page (the dashboard's empty-state form, its chart panels
 mounted from data, a table's row buttons); each page's `validation_state(s)` draws those states
-from blank values, so building this reads nothing: no database, cache or provider. Transactions
-is drawn only from the database so far, and is not here yet: tests/ui/test_callback_ids.py,
-which checks each callback's ids against this tree, marks it.
+from blank values, so building this reads nothing: no database, cache or provider.
+tests/ui/test_callback_ids.py checks each callback's ids against this tree.
 """
 
 from __future__ import annotations
 
 from dash import html
 
-from dashapp.ui import backtest, cache, compare, dashboard, portfolios, reports, shell
+from dashapp.ui import backtest, cache, compare, dashboard, portfolios, reports, shell, transactions
 
 
 def validation_layout() -> html.Div:
@@ -23,5 +22,6 @@ def validation_layout() -> html.Div:
         compare.validation_state(),
         backtest.validation_state(),
         cache.validation_state(),
+        transactions.validation_state(),
     ]
     return shell.frame(is_demo=False, path=None, page=pages)

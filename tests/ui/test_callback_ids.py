@@ -77,13 +77,6 @@ def layout_ids(layout: Component) -> list[ComponentId]:
     return [component.id for component in _components(layout) if _has_id(component)]
 
 
-# Strict: the day one of these pages is in the validation layout, its mark must go.
-NO_BLANK_STATE = pytest.mark.xfail(
-    strict=True,
-    reason="drawn only from the database: no blank state in ui/validation.py yet (issue 16, step 5)",
-)
-
-
 @pytest.mark.parametrize(
     "page",
     [
@@ -92,7 +85,7 @@ NO_BLANK_STATE = pytest.mark.xfail(
         reports,
         compare,
         backtest,
-        pytest.param(transactions, marks=NO_BLANK_STATE),
+        transactions,
         cache,
     ],
     ids=lambda page: page.__name__.rsplit(".", 1)[-1],
@@ -111,7 +104,6 @@ def test_every_id_the_router_names_is_in_the_validation_layout(app):
     assert missing_ids(app, app.validation_layout, [router]) == {}
 
 
-@NO_BLANK_STATE
 def test_every_id_a_callback_names_is_in_the_validation_layout(app):
     assert missing_ids(app, app.validation_layout) == {}
 

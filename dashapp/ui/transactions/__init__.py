@@ -14,6 +14,13 @@ from here.
 from dashapp.ui.transactions.callbacks import register_callbacks
 from dashapp.ui.transactions.form import FORM_FIELDS
 from dashapp.ui.transactions.importer import PREVIEW_FIELDS
-from dashapp.ui.transactions.layout import layout, portfolio_id_in
+from dashapp.ui.transactions.layout import layout, portfolio_id_in, validation_state
 
-__all__ = ["FORM_FIELDS", "PREVIEW_FIELDS", "layout", "portfolio_id_in", "register_callbacks"]
+__all__ = [
+    "FORM_FIELDS",
+    "PREVIEW_FIELDS",
+    "layout",
+    "portfolio_id_in",
+    "register_callbacks",
+    "validation_state",
+]

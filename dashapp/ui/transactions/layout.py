@@ -4,14 +4,15 @@ grid and the delete confirmation, drawn for the portfolio of the address."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.services.context import AppContext
-from dashapp.services.corporate_actions import propose_corporate_actions
+from dashapp.services.corporate_actions import Proposal, propose_corporate_actions
 from dashapp.services.ledger_export import export_warning
-from dashapp.services.portfolios import PortfolioNotFound, get_portfolio
+from dashapp.services.portfolios import PortfolioNotFound, PortfolioSummary, get_portfolio
 from dashapp.services.transactions import list_transactions, ticker_statuses
 from dashapp.ui.components import confirm_modal
 from dashapp.ui.transactions import ids
@@ -39,6 +40,32 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
         )
     transactions = list_transactions(app_context, portfolio.id)
     statuses = ticker_statuses(app_context, [row.ticker for row in transactions if row.ticker])
+    return page(
+        portfolio,
+        grid_rows(transactions, statuses),
+        export_warning(app_context, transactions),
+        propose_corporate_actions(app_context, portfolio.id),
+        app_context.settings.max_import_bytes,
+    )
+
+
+def validation_state() -> html.Div:
+    """The page drawn without reading anything, for `app.validation_layout`: a blank portfolio
+    with one blank proposal, so that the proposals' pattern-matching Add button is there too."""
+    blank = PortfolioSummary(id=0, name="", base_currency="", version=0)
+    proposal = Proposal("", "SPLIT", "", date.min, 0.0, 0.0, 0.0, "")
+    return page(blank, [], None, [proposal], 0)
+
+
+def page(
+    portfolio: PortfolioSummary,
+    rows: list[dict],
+    warning: str | None,
+    proposals: list[Proposal],
+    max_import_bytes: int,
+) -> html.Div:
+    """The page of a portfolio whose ledger has these grid rows, this export warning (None for
+    none) and these proposed corporate actions."""
     return html.Div(
         [
             dcc.Store(id=ids.PORTFOLIO, data=portfolio.id),
@@ -58,14 +85,12 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
                 ],
                 className="mb-3",
             ),
-            _export_links(portfolio.id, export_warning(app_context, transactions)),
-            proposals_card(
-                propose_corporate_actions(app_context, portfolio.id), portfolio.base_currency
-            ),
+            _export_links(portfolio.id, warning),
+            proposals_card(proposals, portfolio.base_currency),
             editor(portfolio.base_currency),
-            importer(app_context.settings.max_import_bytes),
+            importer(max_import_bytes),
             html.Div(id=ids.FEEDBACK, className="mb-2"),
-            ledger_grid(grid_rows(transactions, statuses)),
+            ledger_grid(rows),
             _delete_modal(),
         ]
     )
