@@ -168,6 +168,10 @@ def period_returns(twr: pd.Series, invested_before: bool) -> pd.Series:
     belongs to the time before it (NaN). A period that starts from nothing has on its first
     session the return from the trade price to the close, V / F - 1, part of one session: it
     joins the next return, (1 + r_0)(1 + r_1) - 1, so the period's total return is unchanged.
+    Growth and drawdown built on these returns run from the trade price to the second close:
+    the first close is no point of them, as a benchmark's own first close is its start.
+    Only the period's first session is joined; money that returns later in the period (sold out,
+    then bought back) keeps that session's V / F - 1 as its own return.
     """
     returns = twr.copy()
     if len(returns) == 0:

@@ -26,6 +26,7 @@ from dashapp.rules import TICKER_PATTERN
 from dashapp.services.answers import NeedsFetch, Progress, Ready, no_progress
 from dashapp.services.comparison_results import (
     CACHE_SECONDS,
+    FORMULA_VERSION,
     ComparisonResult,
     comparison_result,
     digest,
@@ -169,6 +170,7 @@ def _key(plan: ComparisonPlan, versions: dict[str, str]) -> str:
     request, portfolio = plan.request, plan.portfolio
     return "comparison:" + digest(
         [
+            FORMULA_VERSION,
             portfolio.id,
             portfolio.version,
             request.benchmarks,
@@ -202,7 +204,9 @@ def explain(payload: ComparisonResult, series_name: str) -> pd.DataFrame:
     """The daily table a figure was computed from: value, flow, dividends, return, growth.
 
     `flow` is money put in (+) or taken out (-) that session; the period's first row carries the
-    value at its start, which both the portfolio and its shadows begin from.
+    value at its start, which both the portfolio and its shadows begin from. `daily_return` is
+    the return the metrics chain (`performance.period_returns`): none on the first row, and when
+    the period starts from nothing the second row's covers the trade price to the second close.
     """
     series = payload["series"]
     if series_name == "portfolio":

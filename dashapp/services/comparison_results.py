@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from dashapp.services.comparison import ComparisonPlan, ComparisonRequest
 
 CACHE_SECONDS = 7 * 24 * 3600
+# Part of every comparison key: raise it when the same inputs give different figures, so a
+# deployment onto a warm cache never serves, or mixes parts with, what the old formulas computed.
+# 2: a period's returns start on its second session (`performance.period_returns`).
+FORMULA_VERSION = 2
 
 
 class PortfolioIdentity(TypedDict):
@@ -150,7 +154,7 @@ def comparison_result(
     ]
     risk_free = ctx.settings.risk_free_rate
     # Every benchmark set of this portfolio series and window shares these parts.
-    window_key = digest([series_key, str(start), str(end), risk_free])
+    window_key = digest([FORMULA_VERSION, series_key, str(start), str(end), risk_free])
     own, _ = cached_or_computed(
         ctx,
         "comparison_portfolio:" + window_key,
