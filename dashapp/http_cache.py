@@ -19,7 +19,8 @@ from flask import Flask, Response, g, request
 from flask_caching import Cache
 
 from dashapp.services import read_models
-from dashapp.services.comparison import cache_key, parse_request
+from dashapp.services.comparison import cache_key
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.context import AppContext
 from dashapp.services.dashboard import snapshot_key
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound

@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dashapp.rules import KINDS, PERIODS, STATES
-from dashapp.services.comparison import MAX_BENCHMARKS
+from dashapp.services.comparison_requests import MAX_BENCHMARKS
 from dashapp.services.ledger_fields import MAX_AMOUNT, MAX_NOTE_LENGTH
 from dashapp.services.portfolios import MAX_NAME_LENGTH
 from dashapp.services.reports import GROUPINGS, METHODS

@@ -24,7 +24,8 @@ from dashapp.api.models import (
 )
 from dashapp.api.validation import json_body, path_id, query
 from dashapp.rules import LEDGER_FIELDS
-from dashapp.services.comparison import compare, parse_request
+from dashapp.services.comparison import compare
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.context import AppContext
 from dashapp.services.corporate_actions import (
     ProposalNotFound,

@@ -21,8 +21,6 @@ warm job; `backtest_runs` runs the engine and `backtest_results` assembles the r
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Iterable
 
@@ -33,7 +31,7 @@ from dashapp.services.backtest_requests import BacktestRequest, canonical_reques
 from dashapp.services.backtest_results import BacktestResult, backtest_result
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput
-from dashapp.services.result_cache import cached_or_computed
+from dashapp.services.result_cache import cached_or_computed, digest
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 30 * 24 * 3600
@@ -49,8 +47,7 @@ def cache_key(ctx: AppContext, request: BacktestRequest, plan: BacktestPlan | No
         "portfolio_version": plan.portfolio.version if plan.portfolio else None,
         "weights": plan.weights,
     }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
-    return f"backtest:{digest}:{ctx.store.price_data_version(plan.tickers)}"
+    return f"backtest:{digest(identity)}:{ctx.store.price_data_version(plan.tickers)}"
 
 
 def cached_backtest(ctx: AppContext, request: BacktestRequest) -> BacktestResult | None:

@@ -10,10 +10,8 @@ window; each benchmark's figures under those and its own price-data version.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 import pandas as pd
 
@@ -30,15 +28,12 @@ from dashapp.services.comparison_parts import (
     benchmark_part,
     portfolio_part,
 )
+from dashapp.services.comparison_requests import ComparisonPlan, ComparisonRequest
 from dashapp.services.context import AppContext
 from dashapp.services.json_numbers import iso_or_none
 from dashapp.services.portfolios import Ledger
 from dashapp.services.request_periods import requested_range
-from dashapp.services.result_cache import cached_or_computed
-
-if TYPE_CHECKING:
-    # Only for annotations: comparison.py, the use case, imports this module to compute.
-    from dashapp.services.comparison import ComparisonPlan, ComparisonRequest
+from dashapp.services.result_cache import cached_or_computed, digest
 
 CACHE_SECONDS = 7 * 24 * 3600
 # Part of every comparison key: raise it when the same inputs give different figures, so a
@@ -88,11 +83,6 @@ class ComparisonResult(TypedDict):
     metrics: dict[str, Metrics]
     breakdown: dict[str, Breakdown]
     warnings: list[str]
-
-
-def digest(parts: list[Any]) -> str:
-    """A cache key's fragment naming `parts` (JSON-able)."""
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
 def comparison_result(

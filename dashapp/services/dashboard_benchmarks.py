@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, select, update
 
 from dashapp.db.models import Portfolio
 from dashapp.rules import TICKER_PATTERN
-from dashapp.services.comparison import MAX_BENCHMARKS
+from dashapp.services.comparison_requests import MAX_BENCHMARKS
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound
 

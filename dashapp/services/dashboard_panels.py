@@ -12,12 +12,9 @@ from dataclasses import dataclass
 
 from dashapp.rules import STALE
 from dashapp.services import read_models
-from dashapp.services.comparison import (
-    ComparisonRequest,
-    Progress,
-    cache_key,
-    compare,
-)
+from dashapp.services.answers import Progress
+from dashapp.services.comparison import cache_key, compare
+from dashapp.services.comparison_requests import ComparisonRequest
 from dashapp.services.comparison_results import ComparisonResult
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, get_portfolio

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.demo import DemoMarket
-from dashapp.services.comparison import DEFAULT_BENCHMARKS
+from dashapp.services.comparison_requests import DEFAULT_BENCHMARKS
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import first_trade_date, held_tickers
 

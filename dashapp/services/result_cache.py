@@ -7,6 +7,8 @@ only frees space.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -40,3 +42,9 @@ def cached_or_computed(
         if keep(result):
             ctx.cache.set(key, result, expire=expire)
         return result, True
+
+
+def digest(value: Any) -> str:
+    """A key's fragment naming `value` (JSON-able): a dict's keys are sorted, so one identity
+    gives one key whatever order it was built in."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:32]

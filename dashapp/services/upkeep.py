@@ -25,7 +25,7 @@ from dashapp.market.price_fills import FillReport
 from dashapp.market.price_store import normalize_tickers
 from dashapp.rules import ticker_symbol
 from dashapp.services.backtests import warm_default_backtests
-from dashapp.services.comparison import SUGGESTED_BENCHMARKS
+from dashapp.services.comparison_requests import SUGGESTED_BENCHMARKS
 from dashapp.services.context import AppContext
 from dashapp.services.views import last_viewed
 

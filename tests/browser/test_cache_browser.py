@@ -13,7 +13,7 @@ from dashapp import context_of
 from dashapp.db.models import JobRun
 from dashapp.market.errors import ProviderError
 from dashapp.services.cache_status import INTERNAL_ROUTES
-from dashapp.services.comparison import SUGGESTED_BENCHMARKS
+from dashapp.services.comparison_requests import SUGGESTED_BENCHMARKS
 from dashapp.services.upkeep import run_job
 
 pytestmark = pytest.mark.browser

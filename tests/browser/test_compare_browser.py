@@ -7,7 +7,8 @@ import re
 import pytest
 
 from dashapp import context_of
-from dashapp.services.comparison import cached_comparison, parse_request
+from dashapp.services.comparison import cached_comparison
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 
 pytestmark = pytest.mark.browser

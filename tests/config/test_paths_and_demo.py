@@ -7,7 +7,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from dashapp.services.comparison import compare, parse_request
+from dashapp.services.comparison import compare
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.context import build_context
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import holdings_view, list_portfolios

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dashapp.db.models import JobRun, Portfolio, Transaction
 from dashapp.services.backtests import cached_backtest, default_requests
-from dashapp.services.comparison import SUGGESTED_BENCHMARKS
+from dashapp.services.comparison_requests import SUGGESTED_BENCHMARKS
 from dashapp.services.upkeep import (
     InvalidTicker,
     JobBusy,

@@ -13,7 +13,8 @@ from datetime import date
 import pytest
 
 from dashapp.db.models import Transaction
-from dashapp.services.comparison import compare, parse_request
+from dashapp.services.comparison import compare
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.portfolios import create_portfolio
 
 FIRST_CLOSE, LAST_CLOSE = 183.61982887, 215.63598119

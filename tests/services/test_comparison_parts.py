@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from dashapp.services import comparison, comparison_results
+from dashapp.services import comparison, comparison_requests, comparison_results
 from dashapp.services.answers import Ready
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 
@@ -40,7 +40,9 @@ def computed_parts(monkeypatch) -> list[str]:
 
 
 def answered(ctx, portfolio_id: int, benchmarks: str, period: str) -> dict:
-    result = comparison.answer(ctx, comparison.parse_request(portfolio_id, benchmarks, period))
+    result = comparison.answer(
+        ctx, comparison_requests.parse_request(portfolio_id, benchmarks, period)
+    )
     assert isinstance(result, Ready)
     return result.result
 
@@ -63,7 +65,7 @@ def test_another_period_computes_its_own_parts(app_context, demo, computed_parts
 
 
 def test_a_new_bar_makes_the_parts_new(app_context, demo, computed_parts):
-    request = comparison.parse_request(demo, "SPY", "1Y")
+    request = comparison_requests.parse_request(demo, "SPY", "1Y")
     comparison.compare(app_context, request)
     app_context.clock.advance(timedelta(days=1))  # 2024-12-05 evening: a new bar arrives
     later = comparison.compare(app_context, request)

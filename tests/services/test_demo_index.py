@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dashapp.rules import price_only_warning
-from dashapp.services.comparison import compare, parse_request
+from dashapp.services.comparison import compare
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 
 

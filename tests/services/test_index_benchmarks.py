@@ -12,7 +12,8 @@ import pytest
 from dashapp.rules import price_only_warning
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.backtests import run_backtest
-from dashapp.services.comparison import compare, parse_request
+from dashapp.services.comparison import compare
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import InvalidInput
 from dashapp.services.transactions import LedgerError, TransactionDraft, clean_drafts

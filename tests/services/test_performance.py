@@ -12,8 +12,8 @@ from dashapp.services.comparison import (
     cached_comparison,
     compare,
     explain,
-    parse_request,
 )
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import InvalidInput, holdings_view
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from dashapp.services import backtests, comparison
+from dashapp.services import backtests, comparison, comparison_requests
 from dashapp.services.answers import Ready
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.context import AppContext
@@ -71,7 +71,7 @@ def miss_and_hit(ctx: AppContext, service, request) -> tuple[list[str], list[str
 
 
 def test_one_comparison_reads_the_ledger_once(app_context, demo):
-    request = comparison.parse_request(demo, "SPY,QQQ,VTI", "1Y")
+    request = comparison_requests.parse_request(demo, "SPY,QQQ,VTI", "1Y")
     miss, hit = miss_and_hit(app_context, comparison, request)
     # The portfolio and its ledger; each ticker's price-data version, for the key and the
     # cached parts (the portfolio series' key took a coverage read of its own before: 5);

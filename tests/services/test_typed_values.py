@@ -12,8 +12,9 @@ from dashapp.rules import FreshnessState
 from dashapp.services.backtest_requests import parse_backtest_request
 from dashapp.services.backtest_results import BacktestResult, BacktestSeries, PriceProvenance
 from dashapp.services.backtests import run_backtest
-from dashapp.services.comparison import compare, parse_request
+from dashapp.services.comparison import compare
 from dashapp.services.comparison_parts import BenchmarkLine, Breakdown, PortfolioLine
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.comparison_results import ComparisonResult, ComparisonSeries
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from dashapp.services.portfolios import HOLDING_COLUMNS, HoldingsTotals, holdings_view

@@ -13,7 +13,8 @@ from dash.exceptions import PreventUpdate
 
 from dashapp.rules import ticker_symbol
 from dashapp.services.answers import Ready
-from dashapp.services.comparison import answer, compare, explain, parse_request
+from dashapp.services.comparison import answer, compare, explain
+from dashapp.services.comparison_requests import parse_request
 from dashapp.services.comparison_results import ComparisonResult
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound, list_portfolios

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.services.comparison import DEFAULT_BENCHMARKS, SUGGESTED_BENCHMARKS
+from dashapp.services.comparison_requests import DEFAULT_BENCHMARKS, SUGGESTED_BENCHMARKS
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import PortfolioSummary, list_portfolios
 from dashapp.ui.compare import ids

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.services.comparison import SUGGESTED_BENCHMARKS
+from dashapp.services.comparison_requests import SUGGESTED_BENCHMARKS
 from dashapp.services.dashboard import DashboardPage, DashboardSnapshot
 from dashapp.services.dashboard_panels import PANEL_PERIODS, BenchmarkPanel
 from dashapp.ui.dashboard import ids
