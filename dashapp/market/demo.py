@@ -27,13 +27,12 @@ from dashapp.clock import Clock
 from dashapp.market.bars import BAR_COLUMNS, HistoryBatch, Quote, QuoteBatch, empty_bars
 from dashapp.market.calendar import MarketCalendar
 from dashapp.market.errors import UnknownTicker
-from dashapp.market.providers import RequestRecorder, UpstreamRequest
+from dashapp.market.providers import QUOTE_CHUNK, RequestRecorder, UpstreamRequest
 from dashapp.rules import TICKER_PATTERN, is_index
 
 EPOCH = date(2000, 1, 3)
 REFERENCE_DAY = date(2024, 6, 28)
 TRADING_DAYS = 252
-QUOTE_CHUNK = 50
 UNKNOWN_PREFIX = "ZZZZ"
 UNKNOWN_SYMBOLS = frozenset({"INVALID"})
 MARKET_VOLATILITY = 0.16

@@ -23,9 +23,13 @@ import pandas as pd
 from dashapp.clock import Clock
 from dashapp.market.bars import HistoryBatch, QuoteBatch, empty_bars
 from dashapp.market.errors import ProviderError, RateLimited, UpstreamTimeout
-from dashapp.market.providers import MarketDataProvider, RequestRecorder, UpstreamRequest
+from dashapp.market.providers import (
+    QUOTE_CHUNK,
+    MarketDataProvider,
+    RequestRecorder,
+    UpstreamRequest,
+)
 
-QUOTE_CHUNK = 50
 BAD_PRICES = (np.nan, np.inf, 0.0, -1.0)
 
 

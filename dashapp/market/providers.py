@@ -10,6 +10,10 @@ from typing import Protocol
 
 from dashapp.market.bars import HistoryBatch, QuoteBatch
 
+# Yahoo answers latest quotes for up to this many symbols per request: the batch every
+# provider splits a quote request into, and the unit the request budget charges.
+QUOTE_CHUNK = 50
+
 
 @dataclass(frozen=True)
 class UpstreamRequest:

@@ -42,10 +42,9 @@ from dashapp.clock import Clock
 from dashapp.market.bars import HistoryBatch, QuoteBatch, empty_bars
 from dashapp.market.breaker import ClockedBreaker, DiskcacheBreakerStorage
 from dashapp.market.errors import CircuitOpen, ProviderError, UpstreamTimeout
-from dashapp.market.providers import MarketDataProvider
+from dashapp.market.providers import QUOTE_CHUNK, MarketDataProvider
 from dashapp.market.request_budget import BudgetExhausted, RedisRequestBudget, RequestBudget
 
-QUOTE_CHUNK = 50
 Result = TypeVar("Result", HistoryBatch, QuoteBatch)
 
 

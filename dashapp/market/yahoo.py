@@ -48,7 +48,7 @@ from yfinance.exceptions import YFPricesMissingError, YFRateLimitError
 from dashapp.clock import Clock
 from dashapp.market.bars import BAR_COLUMNS, HistoryBatch, Quote, QuoteBatch, empty_bars
 from dashapp.market.errors import ProviderError, RateLimited, UnknownTicker, UpstreamTimeout
-from dashapp.market.providers import RequestRecorder, UpstreamRequest
+from dashapp.market.providers import QUOTE_CHUNK, RequestRecorder, UpstreamRequest
 
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
 REGULAR_CLOSE = pd.Timedelta(hours=16)
@@ -98,7 +98,7 @@ class YahooMarket:
         recorder: RequestRecorder,
         *,
         session_factory: SessionFactory | None = None,
-        chunk_size: int = 50,
+        chunk_size: int = QUOTE_CHUNK,
         max_workers: int = 4,
         timeout: float = 10.0,
     ) -> None:

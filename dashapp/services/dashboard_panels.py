@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashapp.rules import STALE
+from dashapp.rules import PERIODS, STALE
 from dashapp.services import read_models
 from dashapp.services.answers import Progress
 from dashapp.services.comparison import cache_key, compare
@@ -19,7 +19,8 @@ from dashapp.services.comparison_results import ComparisonResult
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import InvalidInput, get_portfolio
 
-PANEL_PERIODS = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX")
+# The benchmark panel offers every named period (no CUSTOM: it has no date inputs).
+PANEL_PERIODS = PERIODS
 
 
 @dataclass(frozen=True)

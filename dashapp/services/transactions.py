@@ -93,12 +93,6 @@ def stored_ledger(ctx: AppContext, portfolio_id: int) -> StoredLedger:
         return _stored_ledger(session, portfolio_id)
 
 
-def get_transaction(ctx: AppContext, portfolio_id: int, transaction_id: int) -> TransactionRow:
-    with ctx.db.session() as session:
-        _portfolio(session, portfolio_id)
-        return _row(_transaction(session, portfolio_id, transaction_id))
-
-
 def add_transaction(ctx: AppContext, portfolio_id: int, draft: TransactionDraft) -> TransactionRow:
     """Validate `draft` against the field rules and the whole ledger, store it, bump the version.
 

@@ -53,10 +53,3 @@ class Counters:
     def reset(self) -> None:
         with self._lock:
             self._values.clear()
-
-
-def hit_rate(counters: Counters, hits: str = "cache_hits", misses: str = "cache_misses") -> float:
-    """hits / (hits + misses); 1.0 when nothing was asked."""
-    hit_count, miss_count = counters.get(hits), counters.get(misses)
-    total = hit_count + miss_count
-    return 1.0 if total == 0 else hit_count / total
