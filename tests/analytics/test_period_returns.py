@@ -38,3 +38,12 @@ def test_the_same_stock_bought_at_the_close_has_its_own_returns():
 def test_a_single_invested_session_keeps_its_return():
     returns = period_returns(pd.Series([300.0 / 297.0 - 1]), invested_before=False)
     assert returns.tolist() == pytest.approx([300.0 / 297.0 - 1])
+
+
+def test_a_single_session_with_money_already_in_has_no_return_of_the_period():
+    # Its one return is the move from the close before the period: not the period's.
+    assert np.isnan(period_returns(pd.Series([0.05]), invested_before=True).iloc[0])
+
+
+def test_an_empty_period_has_no_returns():
+    assert period_returns(pd.Series([], dtype="float64"), invested_before=False).empty
