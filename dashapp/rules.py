@@ -29,6 +29,8 @@ LEDGER_FIELDS = ("trade_date", "kind", "ticker", "quantity", "price", "fees", "c
 
 # Named periods ending on a given day (`analytics.periods.period_range`); "CUSTOM" is start/end.
 PERIODS = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX")
+# What a period form offers: the named periods, then start and end dates of one's own.
+PERIOD_CHOICES = (*PERIODS, "CUSTOM")
 
 
 class FreshnessState(StrEnum):

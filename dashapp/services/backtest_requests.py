@@ -25,8 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dashapp.analytics import backtest as engine
-from dashapp.analytics.periods import PERIODS
-from dashapp.rules import TICKER_PATTERN, TICKER_RULE
+from dashapp.rules import PERIOD_CHOICES, TICKER_PATTERN, TICKER_RULE
 from dashapp.services.input_errors import MAX_ID, first_invalid_input
 from dashapp.services.portfolios import InvalidInput
 
@@ -37,7 +36,6 @@ FILLS = engine.FILLS
 FREQUENCIES = engine.FREQUENCIES
 CONTRIBUTIONS = ("lump", "mine")
 SWEEP_METRICS = (*engine.SUMMARY_METRICS, "final_equity")
-PERIOD_CHOICES = (*PERIODS, "CUSTOM")
 MIN_WINDOW, MAX_WINDOW = 2, 1000
 MAX_SWEEP_PAIRS = 20_000
 MAX_CASH = 1e12

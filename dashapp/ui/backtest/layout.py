@@ -7,7 +7,8 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashapp.services.backtest_requests import PERIOD_CHOICES, SWEEP_METRICS
+from dashapp.rules import PERIOD_CHOICES
+from dashapp.services.backtest_requests import SWEEP_METRICS
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import PortfolioSummary, list_portfolios
 from dashapp.ui.backtest import ids

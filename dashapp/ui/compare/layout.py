@@ -6,6 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.rules import PERIOD_CHOICES
 from dashapp.services.comparison_requests import DEFAULT_BENCHMARKS, SUGGESTED_BENCHMARKS
 from dashapp.services.context import AppContext
 from dashapp.services.portfolios import PortfolioSummary, list_portfolios
@@ -13,8 +14,6 @@ from dashapp.ui.compare import ids
 from dashapp.ui.compare.figures import VIEWS, blank_figure
 from dashapp.ui.components import custom_dates, field_label, period_buttons
 from dashapp.ui.job_controls import job_buttons, progress_bar
-
-PERIOD_CHOICES = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "MAX", "CUSTOM")
 
 
 def layout(app_context: AppContext) -> html.Div:
