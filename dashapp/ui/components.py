@@ -7,6 +7,7 @@ as text, never as markup; nothing here builds raw HTML.
 
 from __future__ import annotations
 
+import html as html_text
 import math
 from datetime import UTC, datetime
 
@@ -40,6 +41,13 @@ def timestamp(value: object) -> str:
     if not isinstance(value, datetime) or value is pd.NaT:
         return "unknown"
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def chart_text(text: str) -> str:
+    """A name a user typed, for a Plotly title, legend or hover label: Plotly reads a few
+    HTML-like tags there (`<a href>` becomes a live link), so the name is escaped to stay text.
+    Dash renders component children as text already; only figures need this."""
+    return html_text.escape(text, quote=False)
 
 
 def demo_label() -> html.Span:

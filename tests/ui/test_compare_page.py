@@ -9,6 +9,7 @@ from dashapp import context_of
 from dashapp.services.comparison import cached_comparison
 from dashapp.services.comparison_requests import parse_request
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
+from dashapp.services.portfolios import rename_portfolio
 from tests.dash_client import DashClient
 
 ASK = "compare-message.children"
@@ -64,3 +65,20 @@ def test_every_symbol_the_ledger_takes_can_be_added(app, demo_id):
     )
     assert response["compare-benchmarks"]["value"] == ["SPY", "^GSPC", "EURUSD=X", "BRK-B"]
     assert response["compare-extra"]["invalid"] is False
+
+
+def test_a_portfolio_name_with_markup_is_drawn_as_text_in_the_chart_legend(app, demo_id):
+    # Plotly turns `<a href>` in a trace name into a live link: the name must arrive escaped.
+    name = '<a href="https://phish.invalid/">x</a>'
+    rename_portfolio(context_of(app), demo_id, name)
+    client = DashClient(app)
+    result = ask(client, demo_id, ["SPY"])["compare-result"]["data"]
+    assert result["portfolio"]["name"] == name
+    drawn = client.call(
+        "compare-chart.figure",
+        {"compare-result.data": result, "compare-view.value": "value"},
+        changed=["compare-result.data"],
+    )
+    legend = [trace["name"] for trace in drawn["compare-chart"]["figure"]["data"]]
+    assert legend[0] == '&lt;a href="https://phish.invalid/"&gt;x&lt;/a&gt;'
+    assert not any("<" in label for label in legend)

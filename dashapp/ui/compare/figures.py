@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from dashapp.rules import STALE
 from dashapp.services.comparison_results import ComparisonResult
+from dashapp.ui.components import chart_text
 
 VIEWS = {
     "value": "Value vs shadow portfolios",
@@ -28,7 +29,10 @@ def figure(result: ComparisonResult, view: str, currency: str = "USD") -> go.Fig
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=dates, y=series["portfolio"][own], name=result["portfolio"]["name"], line={"width": 3}
+            x=dates,
+            y=series["portfolio"][own],
+            name=chart_text(result["portfolio"]["name"]),
+            line={"width": 3},
         )
     )
     for name, part in series["benchmarks"].items():

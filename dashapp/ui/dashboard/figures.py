@@ -4,19 +4,19 @@ Allocation and movers are bars of plain HTML whose numbers are text: they draw w
 before Plotly's 4.6 MB script has even loaded, and read the same to a screen reader. The value
 chart needs Plotly; its figure is a plain JSON dict, not a `go.Figure`: validating a figure and
 deep-copying its template cost about 40 ms each. Plotly sets labels as text except for a few
-HTML-like tags, so names a user typed pass through `_plain` first; Dash renders text children
-as text.
+HTML-like tags, so names a user typed pass through `components.chart_text` first; Dash renders
+text children as text.
 """
 
 from __future__ import annotations
 
-import html as html_text
 from typing import Any
 
 from dash import html
 
 from dashapp.services.dashboard import Allocation, Mover
 from dashapp.services.dashboard_panels import BenchmarkPanel
+from dashapp.ui.components import chart_text
 
 Figure = dict[str, Any]
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 30}
@@ -35,7 +35,7 @@ def benchmark_figure(panel: BenchmarkPanel) -> Figure:
             "mode": "lines",
             "x": dates,
             "y": list(panel.portfolio),
-            "name": _plain(panel.portfolio_name),
+            "name": chart_text(panel.portfolio_name),
             "line": {"width": 3},
         }
     ]
@@ -120,7 +120,7 @@ def placeholder(message: str) -> Figure:
     return {
         "data": [],
         "layout": _layout(
-            annotations=[{"text": _plain(message), "showarrow": False, "font": {"size": 14}}],
+            annotations=[{"text": chart_text(message), "showarrow": False, "font": {"size": 14}}],
             xaxis={"visible": False},
             yaxis={"visible": False},
         ),
@@ -141,8 +141,3 @@ def _layout(**parts: Any) -> dict[str, Any]:
 
 def _axis(**parts: Any) -> dict[str, Any]:
     return {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True, **parts}
-
-
-def _plain(text: str) -> str:
-    """Plotly interprets a few HTML-like tags in labels; escaping keeps a typed name as text."""
-    return html_text.escape(text, quote=False)
