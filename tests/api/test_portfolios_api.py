@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from dashapp import context_of
+from dashapp.api.models import Holding
 from dashapp.db.models import Transaction
 from dashapp.rules import STATES, price_only_warning
 from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
@@ -77,6 +78,8 @@ def test_holding_without_price_is_null_and_missing_not_zero(client, app):
         )
     body = client.get(f"/api/portfolios/{portfolio.id}/holdings").get_json()
     [holding] = body["holdings"]
+    # The response sends exactly the model's fields (Flask sorts keys, so names are compared).
+    assert set(holding) == set(Holding.model_fields)
     assert holding["price"] is None
     assert holding["market_value"] is None
     assert holding["freshness"] == "missing"
