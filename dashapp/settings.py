@@ -10,6 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 MARKET_DATA_CHOICES = ("yahoo", "demo")
+# "local": one implicit user, no sign-in, loopback only; "accounts": sign-in, users, API tokens.
+AUTH_CHOICES = ("local", "accounts")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # The demo market's own database and cache live here under INSTANCE_DIR, so its made-up
 # prices never reach a later run against the real market.
 DEMO_SUBDIR = "demo"
@@ -39,6 +42,11 @@ class Settings:
     # dashapp/secret_key.py), so every process of the host signs alike.
     secret_key: str = field(default="", repr=False)
     host: str = "127.0.0.1"
+    auth: str = "local"
+    # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host; 0 trusts none of them.
+    forwarded_proxies: int = 0
+    # A bearer token that may read /metrics (besides an admin's API token); empty: none.
+    metrics_token: str = field(default="", repr=False)
     port: int = 8050
     fresh_intraday_seconds: int = 300
     self_heal_sessions: int = 3
@@ -97,6 +105,9 @@ class Settings:
             raise SettingsError("REDIS_URL", "must start with redis:// or rediss://")
         if redis_url is not None:
             _check_url_port("REDIS_URL", redis_url)
+        auth = env.get("AUTH", "local").strip().lower()
+        if auth not in AUTH_CHOICES:
+            raise SettingsError("AUTH", f"must be one of {', '.join(AUTH_CHOICES)}")
         settings = cls(
             instance_dir=instance_dir,
             database_url=database_url,
@@ -106,6 +117,9 @@ class Settings:
             demo=demo,
             secret_key=env.get("SECRET_KEY", "").strip(),
             host=env.get("HOST", "127.0.0.1"),
+            auth=auth,
+            forwarded_proxies=_integer(env, "FORWARDED_PROXIES", 0, minimum=0, maximum=5),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
             port=_integer(env, "PORT", 8050, minimum=1, maximum=65535),
             fresh_intraday_seconds=_integer(env, "FRESH_INTRADAY_SECONDS", 300, minimum=1),
             self_heal_sessions=_integer(env, "SELF_HEAL_SESSIONS", 3, minimum=0, maximum=30),
@@ -150,6 +164,11 @@ class Settings:
     def metrics_dir(self) -> Path:
         """Where prometheus_client keeps one file per process (shared by every process of a host)."""
         return self.prometheus_multiproc_dir or self.instance_dir / "prometheus"
+
+    @property
+    def accounts(self) -> bool:
+        """Users sign in (AUTH=accounts); otherwise every request is the one local user's."""
+        return self.auth == "accounts"
 
     @property
     def uses_sqlite(self) -> bool:

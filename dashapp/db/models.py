@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -51,11 +53,66 @@ class Base(DeclarativeBase):
     pass
 
 
-class Portfolio(Base):
-    __tablename__ = "portfolios"
+class User(Base):
+    """Someone who signs in (AUTH=accounts), or the one implicit user of AUTH=local: the first
+    user, created by migration 0004 without a password, which no one can sign in as until
+    `python -m dashapp.accounts create-user` gives it a name and a password."""
+
+    __tablename__ = "users"
+    __table_args__ = (Index("uq_users_username_ci", text("lower(username)"), unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner_id: Mapped[str] = mapped_column(String(64), default="local")
+    username: Mapped[str] = mapped_column(String(64))
+    # An argon2id hash (argon2-cffi); NULL: this user cannot sign in.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Failed sign-ins in a row, and until when the next attempt is refused (the throttle).
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class ApiToken(Base):
+    """A personal API token: only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("scope IN ('read','write')", name="ck_api_tokens_scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, so that a list can tell tokens apart without revealing them.
+    prefix: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LedgerChange(Base):
+    """One change to a portfolio's ledger or its name: who, when and what (`detail`)."""
+
+    __tablename__ = "ledger_changes"
+    __table_args__ = (Index("ix_ledger_changes_portfolio_at", "portfolio_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    portfolio_id: Mapped[int] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Portfolio(Base):
+    __tablename__ = "portfolios"
+    __table_args__ = (
+        Index("uq_portfolios_owner_name_ci", "user_id", text("lower(trim(name))"), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
     base_currency: Mapped[str] = mapped_column(String(3), default="USD")
     # Bumped by every transaction change; part of every cache key derived from this portfolio.

@@ -21,6 +21,7 @@ from dashapp.services import read_models
 from dashapp.services.context import AppContext
 from dashapp.services.dashboard_benchmarks import choose_benchmarks, chosen_benchmarks
 from dashapp.services.dashboard_panels import BenchmarkPanel, cached_benchmark_panel
+from dashapp.services.ownership import owned
 from dashapp.services.portfolios import (
     HoldingsView,
     PortfolioNotFound,
@@ -148,7 +149,7 @@ def snapshot_key(ctx: AppContext, portfolio_id: int) -> str:
     with ctx.db.engine.connect() as connection:
         portfolio = connection.execute(
             select(Portfolio.version, Portfolio.name, Portfolio.base_currency).where(
-                Portfolio.id == portfolio_id
+                Portfolio.id == portfolio_id, owned()
             )
         ).first()
         if portfolio is None:
@@ -231,7 +232,8 @@ def ledger_currencies(ctx: AppContext, portfolio_id: int) -> pd.Series:
     """Each ticker's trading currency as the ledger records it (its latest transaction's)."""
     query = (
         select(Transaction.ticker, Transaction.currency)
-        .where(Transaction.portfolio_id == portfolio_id, Transaction.ticker.is_not(None))
+        .join(Portfolio, Portfolio.id == Transaction.portfolio_id)
+        .where(Transaction.portfolio_id == portfolio_id, Transaction.ticker.is_not(None), owned())
         .order_by(Transaction.trade_date, Transaction.id)
     )
     with ctx.db.engine.connect() as connection:

@@ -8,6 +8,7 @@ from dashapp.db.models import Portfolio
 from dashapp.rules import TICKER_PATTERN
 from dashapp.services.comparison_requests import MAX_BENCHMARKS
 from dashapp.services.context import AppContext
+from dashapp.services.ownership import OWNED_BY_ACTING_USER, owned, scope
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound
 
 DEFAULT_DASHBOARD_BENCHMARKS = ("SPY",)
@@ -15,14 +16,14 @@ DEFAULT_DASHBOARD_BENCHMARKS = ("SPY",)
 MAX_DASHBOARD_BENCHMARKS = min(MAX_BENCHMARKS, 5)
 # Asked on every dashboard request: built once, run on a plain connection.
 CHOSEN_QUERY = select(Portfolio.dashboard_benchmarks).where(
-    Portfolio.id == bindparam("portfolio_id")
+    Portfolio.id == bindparam("portfolio_id"), OWNED_BY_ACTING_USER
 )
 
 
 def chosen_benchmarks(ctx: AppContext, portfolio_id: int) -> tuple[str, ...]:
     """The portfolio's chosen benchmarks, or SPY when none was chosen."""
     with ctx.db.engine.connect() as connection:
-        stored = connection.scalar(CHOSEN_QUERY, {"portfolio_id": portfolio_id})
+        stored = connection.scalar(CHOSEN_QUERY, {"portfolio_id": portfolio_id, **scope()})
     return parse_benchmarks(stored) if stored else DEFAULT_DASHBOARD_BENCHMARKS
 
 
@@ -35,7 +36,7 @@ def choose_benchmarks(
     with ctx.db.session() as session:
         result = session.execute(
             update(Portfolio)
-            .where(Portfolio.id == portfolio_id)
+            .where(Portfolio.id == portfolio_id, owned())
             .values(dashboard_benchmarks=",".join(cleaned))
             .execution_options(synchronize_session=False)
         )

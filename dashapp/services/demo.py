@@ -17,6 +17,7 @@ from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.demo import DemoMarket
 from dashapp.services.comparison_requests import DEFAULT_BENCHMARKS
 from dashapp.services.context import AppContext
+from dashapp.services.ownership import new_owner
 from dashapp.services.portfolios import first_trade_date, held_tickers
 
 DEMO_PORTFOLIO_NAME = "Demo portfolio"
@@ -56,13 +57,21 @@ def seed_demo_portfolio(ctx: AppContext) -> int:
 
 
 def _seed_demo_portfolio(ctx: AppContext) -> int:
+    # The demo user is the first user: AUTH=local's one user, signed in automatically by --demo.
     with ctx.db.session() as session:
-        existing = session.scalar(select(Portfolio.id).where(Portfolio.name == DEMO_PORTFOLIO_NAME))
+        owner = new_owner(session)
+        existing = session.scalar(
+            select(Portfolio.id).where(
+                Portfolio.name == DEMO_PORTFOLIO_NAME, Portfolio.user_id == owner
+            )
+        )
         if existing is not None:
             return existing
     ledger = demo_ledger(DemoMarket(ctx.clock, ctx.calendar), ctx.clock.now().date())
     with ctx.db.session() as session:
-        portfolio = Portfolio(name=DEMO_PORTFOLIO_NAME, base_currency="USD", version=1)
+        portfolio = Portfolio(
+            user_id=owner, name=DEMO_PORTFOLIO_NAME, base_currency="USD", version=1
+        )
         session.add(portfolio)
         session.flush()
         session.add_all(

@@ -26,6 +26,7 @@ from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.demo import includes_demo_prices
 from dashapp.rules import CURRENCY_PATTERN, FreshnessState
 from dashapp.services.context import AppContext
+from dashapp.services.ownership import OWNED_BY_ACTING_USER, new_owner, owned, scope
 from dashapp.services.views import note_viewed
 
 MAX_NAME_LENGTH = 120
@@ -33,7 +34,9 @@ MAX_NAME_LENGTH = 120
 # A request asks for these several times: statements built once (building one cost more than
 # running it), run on a plain connection for plain rows instead of ORM objects.
 SUMMARY_COLUMNS = (Portfolio.id, Portfolio.name, Portfolio.base_currency, Portfolio.version)
-PORTFOLIO_QUERY = select(*SUMMARY_COLUMNS).where(Portfolio.id == bindparam("portfolio_id"))
+PORTFOLIO_QUERY = select(*SUMMARY_COLUMNS).where(
+    Portfolio.id == bindparam("portfolio_id"), OWNED_BY_ACTING_USER
+)
 TRANSACTION_COUNTS = (
     select(Transaction.portfolio_id, func.count().label("n"))
     .group_by(Transaction.portfolio_id)
@@ -42,20 +45,27 @@ TRANSACTION_COUNTS = (
 PORTFOLIOS_QUERY = (
     select(*SUMMARY_COLUMNS, func.coalesce(TRANSACTION_COUNTS.c.n, 0))
     .outerjoin(TRANSACTION_COUNTS, TRANSACTION_COUNTS.c.portfolio_id == Portfolio.id)
+    .where(OWNED_BY_ACTING_USER)
     .order_by(Portfolio.name, Portfolio.id)
 )
 EVERY_HELD_TICKER_QUERY = (
-    select(Transaction.ticker).where(Transaction.ticker.is_not(None)).distinct()
+    select(Transaction.ticker)
+    .join(Portfolio, Portfolio.id == Transaction.portfolio_id)
+    .where(Transaction.ticker.is_not(None), OWNED_BY_ACTING_USER)
+    .distinct()
 )
 HELD_TICKERS_QUERY = EVERY_HELD_TICKER_QUERY.where(
     Transaction.portfolio_id == bindparam("portfolio_id")
 )
-FIRST_TRADE_QUERY = select(func.min(Transaction.trade_date)).where(
-    Transaction.portfolio_id == bindparam("portfolio_id")
+FIRST_TRADE_QUERY = (
+    select(func.min(Transaction.trade_date))
+    .join(Portfolio, Portfolio.id == Transaction.portfolio_id)
+    .where(Transaction.portfolio_id == bindparam("portfolio_id"), OWNED_BY_ACTING_USER)
 )
 OUTLINE_QUERY = (
     select(Transaction.ticker, func.min(Transaction.trade_date))
-    .where(Transaction.portfolio_id == bindparam("portfolio_id"))
+    .join(Portfolio, Portfolio.id == Transaction.portfolio_id)
+    .where(Transaction.portfolio_id == bindparam("portfolio_id"), OWNED_BY_ACTING_USER)
     .group_by(Transaction.ticker)
 )
 
@@ -116,7 +126,9 @@ class Ledger:
                 0
             ].date()
         with self._ctx.db.engine.connect() as connection:
-            rows = connection.execute(OUTLINE_QUERY, {"portfolio_id": self.portfolio.id}).all()
+            rows = connection.execute(
+                OUTLINE_QUERY, {"portfolio_id": self.portfolio.id, **scope()}
+            ).all()
         firsts = [first for _, first in rows]
         return sorted(t for t, _ in rows if t is not None), min(firsts) if firsts else None
 
@@ -186,7 +198,7 @@ class HoldingsView:
 
 def list_portfolios(ctx: AppContext) -> list[PortfolioSummary]:
     with ctx.db.engine.connect() as connection:
-        rows = connection.execute(PORTFOLIOS_QUERY).all()
+        rows = connection.execute(PORTFOLIOS_QUERY, scope()).all()
     return [PortfolioSummary(*row) for row in rows]
 
 
@@ -197,8 +209,9 @@ def create_portfolio(ctx: AppContext, name: str, base_currency: str = "USD") -> 
     if not CURRENCY_PATTERN.match(currency):
         raise InvalidInput("base_currency", "a three-letter ISO code such as USD")
     with ctx.db.session() as session:
-        _refuse_taken_name(session, clean_name)
-        portfolio = Portfolio(name=clean_name, base_currency=currency, version=1)
+        owner = new_owner(session)
+        _refuse_taken_name(session, clean_name, owner)
+        portfolio = Portfolio(user_id=owner, name=clean_name, base_currency=currency, version=1)
         session.add(portfolio)
         _flush_named(session, clean_name)
         return _summary(portfolio)
@@ -209,10 +222,8 @@ def rename_portfolio(ctx: AppContext, portfolio_id: int, name: str) -> Portfolio
     since no figure depends on the name."""
     clean_name = _clean_name(name)
     with ctx.db.session() as session:
-        portfolio = session.get(Portfolio, portfolio_id)
-        if portfolio is None:
-            raise PortfolioNotFound(portfolio_id)
-        _refuse_taken_name(session, clean_name, portfolio_id)
+        portfolio = _owned_portfolio(session, portfolio_id)
+        _refuse_taken_name(session, clean_name, portfolio.user_id, portfolio_id)
         portfolio.name = clean_name
         _flush_named(session, clean_name)
         return _summary(portfolio, _transaction_count(session, portfolio_id))
@@ -221,8 +232,7 @@ def rename_portfolio(ctx: AppContext, portfolio_id: int, name: str) -> Portfolio
 def delete_portfolio(ctx: AppContext, portfolio_id: int) -> None:
     """Delete a portfolio and every transaction of it, in one database transaction."""
     with ctx.db.session() as session:
-        if session.get(Portfolio, portfolio_id) is None:
-            raise PortfolioNotFound(portfolio_id)
+        _owned_portfolio(session, portfolio_id)
         session.execute(delete(Transaction).where(Transaction.portfolio_id == portfolio_id))
         session.execute(delete(Portfolio).where(Portfolio.id == portfolio_id))
 
@@ -236,7 +246,7 @@ def bump_version(session: Session, portfolio_id: int) -> int:
     """
     result = session.execute(
         update(Portfolio)
-        .where(Portfolio.id == portfolio_id)
+        .where(Portfolio.id == portfolio_id, owned())
         .values(version=Portfolio.version + 1)
         .execution_options(synchronize_session=False)
     )
@@ -249,7 +259,7 @@ def bump_version(session: Session, portfolio_id: int) -> int:
 
 def get_portfolio(ctx: AppContext, portfolio_id: int) -> PortfolioSummary:
     with ctx.db.engine.connect() as connection:
-        row = connection.execute(PORTFOLIO_QUERY, {"portfolio_id": portfolio_id}).first()
+        row = connection.execute(PORTFOLIO_QUERY, {"portfolio_id": portfolio_id, **scope()}).first()
     if row is None:
         raise PortfolioNotFound(portfolio_id)
     return PortfolioSummary(*row)
@@ -262,10 +272,12 @@ def load_ledger(ctx: AppContext, portfolio_id: int) -> Ledger:
 
 
 def transactions_frame(ctx: AppContext, portfolio_id: int) -> pd.DataFrame:
-    """The portfolio's ledger as a DataFrame in the column layout analytics expects."""
+    """The portfolio's ledger as a DataFrame in the column layout analytics expects (empty
+    for a portfolio the acting user does not own)."""
     query = (
         select(*(getattr(Transaction, name) for name in LEDGER_COLUMNS))
-        .where(Transaction.portfolio_id == portfolio_id)
+        .join(Portfolio, Portfolio.id == Transaction.portfolio_id)
+        .where(Transaction.portfolio_id == portfolio_id, owned())
         .order_by(Transaction.trade_date, Transaction.id)
     )
     with ctx.db.engine.connect() as connection:
@@ -275,18 +287,22 @@ def transactions_frame(ctx: AppContext, portfolio_id: int) -> pd.DataFrame:
 
 
 def held_tickers(ctx: AppContext, portfolio_id: int | None = None) -> list[str]:
-    """Every ticker that appears in a ledger (of one portfolio, or of all)."""
+    """Every ticker that appears in a ledger (of one portfolio, or of all) the acting user owns."""
     with ctx.db.engine.connect() as connection:
         if portfolio_id is None:
-            tickers = connection.scalars(EVERY_HELD_TICKER_QUERY).all()
+            tickers = connection.scalars(EVERY_HELD_TICKER_QUERY, scope()).all()
         else:
-            tickers = connection.scalars(HELD_TICKERS_QUERY, {"portfolio_id": portfolio_id}).all()
+            tickers = connection.scalars(
+                HELD_TICKERS_QUERY, {"portfolio_id": portfolio_id, **scope()}
+            ).all()
     return sorted(tickers)
 
 
 def first_trade_date(ctx: AppContext, portfolio_id: int) -> date | None:
     with ctx.db.engine.connect() as connection:
-        return connection.execute(FIRST_TRADE_QUERY, {"portfolio_id": portfolio_id}).scalar()
+        return connection.execute(
+            FIRST_TRADE_QUERY, {"portfolio_id": portfolio_id, **scope()}
+        ).scalar()
 
 
 def holdings_view(ctx: AppContext, portfolio_id: int) -> HoldingsView:
@@ -343,18 +359,30 @@ def refresh_portfolio_prices(ctx: AppContext, portfolio_id: int) -> dict[str, st
     return {**report.errors, **quotes.errors}
 
 
-def _refuse_taken_name(session: Session, name: str, own_id: int | None = None) -> None:
-    """Refuse a name another portfolio has, compared trimmed and case-insensitively: every
-    selector lists portfolios by name, and two identical entries cannot be told apart."""
+def _owned_portfolio(session: Session, portfolio_id: int) -> Portfolio:
+    """The portfolio, if the acting user owns it; raises PortfolioNotFound otherwise."""
+    portfolio = session.execute(
+        select(Portfolio).where(Portfolio.id == portfolio_id, owned())
+    ).scalar_one_or_none()
+    if portfolio is None:
+        raise PortfolioNotFound(portfolio_id)
+    return portfolio
+
+
+def _refuse_taken_name(session: Session, name: str, owner: int, own_id: int | None = None) -> None:
+    """Refuse a name another portfolio of the same owner has, compared trimmed and
+    case-insensitively: every selector lists one user's portfolios by name, and two identical
+    entries cannot be told apart. Other users' names are theirs."""
     wanted = name.casefold()
-    for other_id, other_name in session.execute(select(Portfolio.id, Portfolio.name)):
+    others = select(Portfolio.id, Portfolio.name).where(Portfolio.user_id == owner)
+    for other_id, other_name in session.execute(others):
         if other_id != own_id and other_name.strip().casefold() == wanted:
             raise InvalidInput("name", f'a portfolio named "{other_name}" exists already')
 
 
 def _flush_named(session: Session, name: str) -> None:
     """Flush; a concurrent request that took the name first trips the unique index
-    (lower(trim(name)), migration 0003) and gets the same message as the check above."""
+    (user_id, lower(trim(name)), migration 0004) and gets the same message as the check above."""
     try:
         session.flush()
     except IntegrityError:

@@ -39,6 +39,7 @@ from dashapp.services.ledger_fields import (
     exchange_today,
 )
 from dashapp.services.ledger_numbers import POINT_DECIMALS, NumberStyle
+from dashapp.services.ownership import owned
 from dashapp.services.portfolios import PortfolioNotFound, bump_version
 
 TickerStatus = Literal["known", "unknown", "unchecked"]
@@ -267,7 +268,10 @@ def _clean_one(ctx: AppContext, draft: TransactionDraft, base_currency: str) -> 
 
 
 def _portfolio(session: Session, portfolio_id: int) -> Portfolio:
-    portfolio = session.get(Portfolio, portfolio_id)
+    """The portfolio if the acting user owns it; PortfolioNotFound otherwise."""
+    portfolio = session.execute(
+        select(Portfolio).where(Portfolio.id == portfolio_id, owned())
+    ).scalar_one_or_none()
     if portfolio is None:
         raise PortfolioNotFound(portfolio_id)
     return portfolio

@@ -28,7 +28,7 @@ BENCHMARKS_BY_NAME = sorted(SUGGESTED_BENCHMARKS)
 
 def add_portfolio(ctx, name: str, tickers: list[str]) -> int:
     with ctx.db.session() as session:
-        portfolio = Portfolio(name=name, base_currency="USD", version=1)
+        portfolio = Portfolio(user_id=1, name=name, base_currency="USD", version=1)
         session.add(portfolio)
         session.flush()
         session.add_all(

@@ -48,8 +48,8 @@ def test_the_database_refuses_a_duplicate_that_skips_the_service(app_context):
     ):
         connection.execute(
             text(
-                "INSERT INTO portfolios (owner_id, name, base_currency, version)"
-                " VALUES ('local', ' trading', 'USD', 1)"
+                "INSERT INTO portfolios (user_id, name, base_currency, version)"
+                " VALUES (1, ' trading', 'USD', 1)"
             )
         )
 
@@ -71,7 +71,15 @@ def test_the_migration_renames_existing_duplicates_before_indexing(database_url)
         command.upgrade(config, "head")
         with engine.connect() as connection:
             names = connection.scalars(text("SELECT name FROM portfolios ORDER BY id")).all()
+            owners = connection.execute(
+                text(
+                    "SELECT DISTINCT users.username, users.password_hash FROM portfolios"
+                    " JOIN users ON users.id = portfolios.user_id"
+                )
+            ).all()
     finally:
         engine.dispose()
+    # Migration 0004 gives the single-user data to a first user, who has no password yet.
+    assert owners == [("local", None)]
     # The oldest keeps its name; "Family (2)" was taken already, so the copies count on.
     assert names == ["Family", "family (3)", "FAMILY (4)", "Family (2)", "Solo"]
