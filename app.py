@@ -21,7 +21,7 @@ from dashapp import context_of, create_app
 from dashapp.db.migrate import SchemaNotReady
 from dashapp.process import configure_process
 from dashapp.services.deployment import MarketDataMismatch, join_deployment, prepare_deployment
-from dashapp.settings import Settings, SettingsError
+from dashapp.settings import Settings, SettingsError, is_loopback, refuse_open_bind
 
 # gunicorn's WORKER_BOOT_ERROR: its master stops, instead of starting workers that fail forever.
 CANNOT_START = 3
@@ -106,6 +106,8 @@ def main(argv: list[str]) -> None:
     except SettingsError as error:
         cannot_start(error)
     if not arguments.prepare_only:
+        if not settings.accounts and not is_loopback(settings.host):
+            cannot_start(SettingsError("HOST", refuse_open_bind(settings.host)))
         build(settings).run(host=settings.host, port=settings.port, debug=False)
 
 

@@ -32,13 +32,18 @@ from typing import Any
 
 from app import cannot_start, configure_process, settings_from
 from dashapp.services.deployment import prepare_deployment
-from dashapp.settings import SettingsError
+from dashapp.settings import SettingsError, is_loopback, refuse_open_bind
 from dashapp.telemetry import metrics
 
 
 def on_starting(server: Any) -> None:
     settings = settings_from()
     configure_process(settings)
+    if not settings.accounts:
+        # A unix socket is local by nature; every TCP address must be a loopback one.
+        for address in server.cfg.address:
+            if isinstance(address, tuple) and not is_loopback(str(address[0])):
+                cannot_start(SettingsError("HOST", refuse_open_bind(str(address[0]))))
     for leftover in metrics.directory().glob("*.db"):
         pid = leftover.stem.rsplit("_", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):

@@ -8,6 +8,7 @@ from celery import Celery
 from dash import Dash
 from flask import Flask
 
+from dashapp.accounts.web import install_accounts
 from dashapp.api.backtests import backtest_blueprint
 from dashapp.api.openapi import openapi_blueprint
 from dashapp.api.portfolios import api_blueprint
@@ -86,6 +87,9 @@ def create_app(
     shell.register_callbacks(app, app_context)
     # First, so that its hooks time every answer, those that other hooks cut short included.
     _install_telemetry(app, app_context)
+    # Right after the timing, before every other hook and view: who a request acts for decides
+    # what the rest may see.
+    install_accounts(server, app_context)
     server.register_blueprint(api_blueprint(app_context))
     server.register_blueprint(backtest_blueprint(app_context))
     server.register_blueprint(openapi_blueprint())

@@ -175,6 +175,18 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+def refuse_open_bind(host: str) -> str:
+    """Why AUTH=local does not listen on `host`."""
+    return (
+        f"AUTH=local has no sign-in, so it listens only on loopback (127.0.0.1, localhost, ::1),"
+        f" not on {host}; set AUTH=accounts to serve other machines"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    return host.strip("[]") in LOOPBACK_HOSTS
+
+
 def _check_url_port(name: str, url: str) -> None:
     """A port in `url` must be a number from 1 to 65535 (the URL itself is not echoed: it may
     hold a password)."""

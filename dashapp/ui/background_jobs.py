@@ -23,6 +23,7 @@ per host); a job only carries that answer to the page that asked.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -33,12 +34,54 @@ from typing import Any
 import psutil
 from dash import CeleryManager, DiskcacheManager
 
+from dashapp.services.ownership import Actor, acting_as, actor
+
 log = logging.getLogger(__name__)
 
 # A job's entry outlives any job we run; it only has to go eventually.
 JOB_ENTRY_SECONDS = 86_400
 # Job ids travel to the browser signed; they are ints because Dash parses them as ints.
 JOB_ID_BITS = 52
+# The keyword that carries the starter to a callback with keyword arguments (flexible signatures).
+ACTOR_ARGUMENT = "_stocktracker_actor"
+
+
+class CarriesActor:
+    """A background-callback manager mixin: the job acts for the user whose request started it.
+
+    The acting user lives in a ContextVar of the request (services/ownership.py), which neither
+    a thread nor a Celery worker inherits. It travels as one extra argument after the
+    callback's own, JSON-safe for Celery, and the wrapped callback acts as that user.
+    """
+
+    def make_job_fn(self, fn: Callable[..., Any], progress: Any, key: Any = None) -> Any:
+        return super().make_job_fn(_acting_for_its_starter(fn), progress, key)  # type: ignore[misc]
+
+    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> Any:
+        return super().call_job_fn(key, job_fn, _with_actor(args), context)  # type: ignore[misc]
+
+
+def _with_actor(args: Any) -> Any:
+    starter = actor()
+    carried = [starter.user_id, starter.is_admin]
+    if isinstance(args, dict):
+        return {**args, ACTOR_ARGUMENT: carried}
+    if isinstance(args, (list, tuple)):
+        return [*args, carried]
+    return [args, carried]
+
+
+def _acting_for_its_starter(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def acting(*args: Any, **kwargs: Any) -> Any:
+        if ACTOR_ARGUMENT in kwargs:
+            user_id, is_admin = kwargs.pop(ACTOR_ARGUMENT)
+        else:
+            *args, (user_id, is_admin) = args  # type: ignore[assignment]
+        with acting_as(Actor(int(user_id), bool(is_admin))):
+            return fn(*args, **kwargs)
+
+    return acting
 
 
 class PerRequestKeys:
@@ -53,20 +96,21 @@ class PerRequestKeys:
         return f"{shared}{secrets.token_hex(16)}"
 
 
-class PerRequestCeleryManager(PerRequestKeys, CeleryManager):
+class PerRequestCeleryManager(CarriesActor, PerRequestKeys, CeleryManager):
     """Dash's CeleryManager with a result key per started job."""
 
 
-class ThreadedDiskcacheManager(PerRequestKeys, DiskcacheManager):
+class ThreadedDiskcacheManager(CarriesActor, PerRequestKeys, DiskcacheManager):
     """A DiskcacheManager whose jobs are threads of the process that received the request."""
 
     def call_job_fn(self, key: str, job_fn: Callable[..., Any], args: Any, context: Any) -> int:
+        """Start the job in a thread (CarriesActor's own call_job_fn is not in this chain)."""
         job = secrets.randbits(JOB_ID_BITS) or 1
         entry = {"pid": os.getpid(), "done": False, "result": key}
         self.handle.set(self._job_key(job), entry, expire=JOB_ENTRY_SECONDS)
         thread = threading.Thread(
             target=self._run,
-            args=(job, job_fn, (key, self._make_progress_key(key), args, context)),
+            args=(job, job_fn, (key, self._make_progress_key(key), _with_actor(args), context)),
             name=f"background-callback-{job}",
             daemon=True,
         )

@@ -1,0 +1,1 @@
+"""Users, their passwords and API tokens, sign-in for the web, and the administration commands."""

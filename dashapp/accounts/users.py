@@ -1,0 +1,172 @@
+"""Users and their passwords: create, find, and check a sign-in against the throttle."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dashapp.db.engine import Database
+from dashapp.db.models import User
+
+USERNAME_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+# Failed sign-ins in a row before the next one waits; each further failure doubles the wait.
+FREE_FAILURES = 5
+FIRST_LOCK_SECONDS = 30
+MAX_LOCK_SECONDS = 15 * 60
+# argon2id with argon2-cffi's defaults (RFC 9106's second recommendation): slow on purpose.
+PASSWORDS = PasswordHasher()
+# Checked when the username is unknown, so that a wrong name costs as long as a wrong password.
+UNKNOWN_USER_HASH = PASSWORDS.hash("no user has this password")
+
+
+class AccountError(ValueError):
+    """A username or password that cannot be accepted; the message says why."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    is_admin: bool
+    can_sign_in: bool
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The answer to a sign-in: the account, or why not (and until when it must wait)."""
+
+    account: Account | None
+    locked_until: datetime | None = None
+
+
+def create_user(db: Database, username: str, password: str, *, admin: bool = False) -> Account:
+    """A new user with an argon2id password hash.
+
+    The first account made while the only user is migration 0004's passwordless `local` takes
+    that user over, and with it every portfolio made in AUTH=local mode.
+    """
+    clean_name = check_username(username)
+    check_password(password)
+    with db.session() as session:
+        if _by_name(session, clean_name) is not None:
+            raise AccountError(f'a user named "{clean_name}" exists already')
+        users = session.execute(select(User).order_by(User.id)).scalars().all()
+        claimable = len(users) == 1 and users[0].password_hash is None
+        user = users[0] if claimable else User(failed_signins=0)
+        user.username = clean_name
+        user.password_hash = PASSWORDS.hash(password)
+        user.is_admin = admin or claimable
+        session.add(user)
+        session.flush()
+        return _account(user)
+
+
+def set_password(db: Database, username: str, password: str) -> Account:
+    check_password(password)
+    with db.session() as session:
+        user = _by_name(session, username)
+        if user is None:
+            raise AccountError(f'no user named "{username}"')
+        user.password_hash = PASSWORDS.hash(password)
+        user.failed_signins = 0
+        user.locked_until = None
+        return _account(user)
+
+
+def list_users(db: Database) -> list[Account]:
+    with db.session() as session:
+        return [_account(user) for user in session.scalars(select(User).order_by(User.id))]
+
+
+def find_user(db: Database, user_id: int) -> Account | None:
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            select(User.id, User.username, User.is_admin, User.password_hash).where(
+                User.id == user_id
+            )
+        ).first()
+    if row is None:
+        return None
+    return Account(row.id, row.username, row.is_admin, row.password_hash is not None)
+
+
+def find_user_named(db: Database, username: str) -> Account | None:
+    with db.session() as session:
+        user = _by_name(session, username)
+        return None if user is None else _account(user)
+
+
+def first_user(db: Database) -> Account | None:
+    """AUTH=local's one user (and the demo's): the user with the smallest id."""
+    with db.engine.connect() as connection:
+        first_id = connection.execute(select(func.min(User.id))).scalar()
+    return None if first_id is None else find_user(db, first_id)
+
+
+def sign_in(db: Database, username: str, password: str, now: datetime) -> SignIn:
+    """Check a password. After FREE_FAILURES wrong ones in a row the account waits 30 s before
+    the next try, doubling with each further failure up to 15 minutes; a try during the wait
+    is refused unchecked. An unknown name costs one hash check too and answers alike."""
+    with db.session() as session:
+        user = _by_name(session, username) if isinstance(username, str) else None
+        if user is None or user.password_hash is None:
+            _verify(UNKNOWN_USER_HASH, password)
+            return SignIn(None)
+        if user.locked_until is not None and user.locked_until > now:
+            return SignIn(None, user.locked_until)
+        if not _verify(user.password_hash, password):
+            user.failed_signins += 1
+            extra = user.failed_signins - FREE_FAILURES
+            if extra >= 0:
+                wait = min(FIRST_LOCK_SECONDS * 2**extra, MAX_LOCK_SECONDS)
+                user.locked_until = now + timedelta(seconds=wait)
+            return SignIn(None, user.locked_until)
+        user.failed_signins = 0
+        user.locked_until = None
+        if PASSWORDS.check_needs_rehash(user.password_hash):
+            user.password_hash = PASSWORDS.hash(password)
+        return SignIn(_account(user))
+
+
+def check_username(username: str) -> str:
+    clean = (username or "").strip()
+    if not USERNAME_PATTERN.match(clean):
+        raise AccountError(
+            "a username is 1 to 64 letters, digits, dots, dashes or underscores,"
+            " starting with a letter or digit"
+        )
+    return clean
+
+
+def check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    try:
+        return PASSWORDS.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _by_name(session: Session, username: str) -> User | None:
+    return session.execute(
+        select(User).where(func.lower(User.username) == username.strip().lower())
+    ).scalar_one_or_none()
+
+
+def _account(user: User) -> Account:
+    return Account(user.id, user.username, user.is_admin, user.password_hash is not None)
