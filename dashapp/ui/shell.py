@@ -15,6 +15,8 @@ import flask
 from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
+from dashapp.accounts.csrf import TOKEN_FIELD, csrf_token
+from dashapp.accounts.web import SIGN_OUT_PATH, signed_in_name
 from dashapp.services.context import AppContext
 from dashapp.ui import backtest, cache, compare, dashboard, portfolios, reports, transactions
 from dashapp.ui.components import demo_label
@@ -37,11 +39,12 @@ NAV_LINKS = (
 def layout(app_context: AppContext) -> html.Div:
     path = _opened_path()
     page = None if path is None else render_page(app_context, path)
-    return frame(app_context.is_demo_data, path, page)
+    return frame(app_context.is_demo_data, path, page, signed_in_name())
 
 
-def frame(is_demo: bool, path: str | None, page: object) -> html.Div:
-    """The navigation bar and the container holding `page`, drawn for the address `path`."""
+def frame(is_demo: bool, path: str | None, page: object, signed_in: str | None = None) -> html.Div:
+    """The navigation bar and the container holding `page`, drawn for the address `path`;
+    with `signed_in`, the user's name and a sign-out button (AUTH=accounts)."""
     brand = [html.Span("StockTracker"), demo_label() if is_demo else None]
     return html.Div(
         [
@@ -57,6 +60,7 @@ def frame(is_demo: bool, path: str | None, page: object) -> html.Div:
                             ],
                             navbar=True,
                         ),
+                        None if signed_in is None else _account_menu(signed_in),
                     ]
                 ),
                 color="dark",
@@ -69,6 +73,28 @@ def frame(is_demo: bool, path: str | None, page: object) -> html.Div:
             ),
             dcc.Store(id=RENDERED_PATH, data=path),
         ]
+    )
+
+
+def _account_menu(username: str) -> html.Div:
+    """Who is signed in, and a sign-out form: a POST from this page with the session's token."""
+    return html.Div(
+        [
+            html.Span(f"Signed in as {username}", className="navbar-text me-2"),
+            html.Form(
+                [
+                    dcc.Input(type="hidden", name=TOKEN_FIELD, value=csrf_token()),
+                    html.Button(
+                        "Sign out", type="submit", className="btn btn-outline-light btn-sm"
+                    ),
+                ],
+                action=SIGN_OUT_PATH,
+                method="POST",
+                className="d-inline",
+            ),
+        ],
+        id="account-menu",
+        className="ms-auto d-flex align-items-center",
     )
 
 
