@@ -20,6 +20,7 @@ from dash import Dash
 from dashapp import context_of, create_app
 from dashapp.db.migrate import SchemaNotReady
 from dashapp.process import configure_process
+from dashapp.security_headers import QuietRequestHandler
 from dashapp.services.deployment import MarketDataMismatch, join_deployment, prepare_deployment
 from dashapp.settings import Settings, SettingsError, is_loopback, refuse_open_bind
 
@@ -108,7 +109,13 @@ def main(argv: list[str]) -> None:
     if not arguments.prepare_only:
         if not settings.accounts and not is_loopback(settings.host):
             cannot_start(SettingsError("HOST", refuse_open_bind(settings.host)))
-        build(settings).run(host=settings.host, port=settings.port, debug=False)
+        # Its Server header names the app, not the Werkzeug and Python versions.
+        build(settings).run(
+            host=settings.host,
+            port=settings.port,
+            debug=False,
+            request_handler=QuietRequestHandler,
+        )
 
 
 if __name__ == "__main__":
