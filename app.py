@@ -101,14 +101,14 @@ def main(argv: list[str]) -> None:
     """`python app.py [--demo] [--prepare-only]`: prepare the deployment, then serve."""
     arguments = parse_arguments(argv)
     settings = settings_from(demo=arguments.demo)
+    if not arguments.prepare_only and not settings.accounts and not is_loopback(settings.host):
+        cannot_start(SettingsError("HOST", refuse_open_bind(settings.host)))
     configure_process(settings)
     try:
         prepare_deployment(settings)
     except SettingsError as error:
         cannot_start(error)
     if not arguments.prepare_only:
-        if not settings.accounts and not is_loopback(settings.host):
-            cannot_start(SettingsError("HOST", refuse_open_bind(settings.host)))
         # Its Server header names the app, not the Werkzeug and Python versions.
         build(settings).run(
             host=settings.host,
