@@ -23,6 +23,7 @@ from dashapp.services.comparison import cache_key
 from dashapp.services.comparison_requests import parse_request
 from dashapp.services.context import AppContext
 from dashapp.services.dashboard import snapshot_key
+from dashapp.services.ownership import acting_user
 from dashapp.services.portfolios import InvalidInput, PortfolioNotFound
 
 API_PREFIX = "/api/"
@@ -99,10 +100,11 @@ def _answer_key(app_context: AppContext) -> str | None:
             version = cache_key(app_context, comparison)
     except (InvalidInput, PortfolioNotFound):
         return None
-    # A personal token may one day see other portfolios: answers never cross credentials.
+    # Answers never cross users or credentials, even though the scoped reads above already
+    # refuse another user's portfolio (a token's scope may one day narrow what it sees).
     credentials = hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
     return KEY_PREFIX + read_models.digest(
-        request.path, sorted(request.args.items(multi=True)), version, credentials
+        request.path, sorted(request.args.items(multi=True)), version, credentials, acting_user()
     )
 
 
