@@ -21,6 +21,7 @@ from dashapp.json_answers import OrjsonProvider
 from dashapp.market.providers import MarketDataProvider
 from dashapp.not_found import register_not_found
 from dashapp.secret_key import secret_key_of
+from dashapp.security_headers import install_security_headers
 from dashapp.services import cache_status
 from dashapp.services.context import AppContext, build_context
 from dashapp.services.shared_cache import SharedCache
@@ -98,6 +99,8 @@ def create_app(
     server.register_blueprint(reports_blueprint(app_context))
     install_http_cache(server, app_context)
     cache_versioned_files(server)
+    # Last: the CSP allows each inline clientside callback by its hash, so all must be known.
+    install_security_headers(app)
     _register_component_libraries(app)
     return app
 
