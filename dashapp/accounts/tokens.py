@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from dashapp.accounts.users import Account, AccountError, find_user_named
 from dashapp.db.engine import Database
@@ -64,13 +64,14 @@ def create_token(db: Database, username: str, scope: str, now: datetime) -> str:
 
 
 def list_tokens(db: Database, username: str | None = None) -> list[TokenInfo]:
+    """Every token, or `username`'s (any case, as usernames are unique regardless of case)."""
     query = (
         select(ApiToken, User.username)
         .join(User, User.id == ApiToken.user_id)
         .order_by(ApiToken.id)
     )
     if username is not None:
-        query = query.where(User.username == username)
+        query = query.where(func.lower(User.username) == username.strip().lower())
     with db.session() as session:
         return [
             TokenInfo(
