@@ -14,6 +14,7 @@ from dashapp.api.openapi import openapi_blueprint
 from dashapp.api.portfolios import api_blueprint
 from dashapp.api.reports import reports_blueprint
 from dashapp.asset_caching import cache_versioned_files
+from dashapp.body_limits import install_body_limits
 from dashapp.clock import Clock
 from dashapp.dash_errors import register_dash_client_errors
 from dashapp.http_cache import install_http_cache
@@ -91,6 +92,8 @@ def create_app(
     # Right after the timing, before every other hook and view: who a request acts for decides
     # what the rest may see.
     install_accounts(server, app_context)
+    # A body over the limit is refused (413) before anything reads it, quotas included.
+    install_body_limits(server, settings)
     server.register_blueprint(api_blueprint(app_context))
     server.register_blueprint(backtest_blueprint(app_context))
     server.register_blueprint(openapi_blueprint())
