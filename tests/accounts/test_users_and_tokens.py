@@ -1,0 +1,214 @@
+"""Accounts as the database keeps them: argon2id password hashes, the sign-in throttle, the
+first account taking over AUTH=local's user, and API tokens stored only as a SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import VerifyMismatchError
+from sqlalchemy import select, text
+
+from dashapp.accounts.tokens import create_token, holder_of, list_tokens, revoke_token
+from dashapp.accounts.users import (
+    AccountError,
+    create_user,
+    list_users,
+    set_password,
+    sign_in,
+)
+from dashapp.db.models import Portfolio, User
+from dashapp.services.ownership import Actor, acting_as
+from dashapp.services.portfolios import (
+    PortfolioNotFound,
+    create_portfolio,
+    get_portfolio,
+    list_portfolios,
+)
+
+PASSWORD = "correct horse battery"
+WRONG = "incorrect horse battery"
+
+
+def stored_hash(app_context, username: str) -> str:
+    with app_context.db.session() as session:
+        return session.execute(
+            select(User.password_hash).where(User.username == username)
+        ).scalar_one()
+
+
+def test_a_password_is_stored_as_an_argon2id_hash_never_as_text(app_context):
+    create_user(app_context.db, "alice", PASSWORD)
+    stored = stored_hash(app_context, "alice")
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+    # An independent check of the same hash: argon2id with the stored parameters accepts it.
+    assert PasswordHasher(type=Type.ID).verify(stored, PASSWORD)
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher(type=Type.ID).verify(stored, WRONG)
+
+
+def test_the_right_password_signs_in_and_a_wrong_one_or_an_unknown_name_does_not(
+    app_context, clock
+):
+    db = app_context.db
+    alice = create_user(db, "alice", PASSWORD)
+    assert sign_in(db, "alice", PASSWORD, clock.now()).account == alice
+    assert sign_in(db, "ALICE", PASSWORD, clock.now()).account == alice
+    assert sign_in(db, "alice", WRONG, clock.now()).account is None
+    assert sign_in(db, "nobody", PASSWORD, clock.now()).account is None
+
+
+def test_after_five_failures_the_right_password_waits_and_each_further_failure_doubles_the_wait(
+    app_context, clock
+):
+    db = app_context.db
+    create_user(db, "alice", PASSWORD)
+    for _ in range(5):
+        assert sign_in(db, "alice", WRONG, clock.now()).account is None
+    first_lock = clock.now() + timedelta(seconds=30)
+
+    refused = sign_in(db, "alice", PASSWORD, clock.now())
+    assert refused.account is None
+    assert refused.locked_until == first_lock
+    clock.advance(timedelta(seconds=29))
+    assert sign_in(db, "alice", PASSWORD, clock.now()).account is None
+
+    # The wait is over: a sixth wrong password locks for 60 s, twice the first wait.
+    clock.advance(timedelta(seconds=1))
+    sixth = sign_in(db, "alice", WRONG, clock.now())
+    assert sixth.locked_until == clock.now() + timedelta(seconds=60)
+    clock.advance(timedelta(seconds=59))
+    assert sign_in(db, "alice", PASSWORD, clock.now()).account is None
+    clock.advance(timedelta(seconds=1))
+    assert sign_in(db, "alice", PASSWORD, clock.now()).account is not None
+
+    # A success starts the count again: four failures lock nothing.
+    for _ in range(4):
+        sign_in(db, "alice", WRONG, clock.now())
+    assert sign_in(db, "alice", PASSWORD, clock.now()).account is not None
+
+
+def test_a_refused_try_during_the_wait_does_not_lengthen_it(app_context, clock):
+    db = app_context.db
+    create_user(db, "alice", PASSWORD)
+    for _ in range(5):
+        sign_in(db, "alice", WRONG, clock.now())
+    for _ in range(10):
+        assert sign_in(db, "alice", WRONG, clock.now()).locked_until == clock.now() + timedelta(
+            seconds=30
+        )
+    clock.advance(timedelta(seconds=30))
+    assert sign_in(db, "alice", PASSWORD, clock.now()).account is not None
+
+
+def test_a_new_password_replaces_the_old_and_ends_the_wait(app_context, clock):
+    db = app_context.db
+    create_user(db, "alice", PASSWORD)
+    for _ in range(5):
+        sign_in(db, "alice", WRONG, clock.now())
+    set_password(db, "alice", "a brand new password")
+    assert sign_in(db, "alice", PASSWORD, clock.now()).account is None
+    assert sign_in(db, "alice", "a brand new password", clock.now()).account is not None
+
+
+def test_the_first_account_takes_over_the_local_user_and_its_portfolios(app_context):
+    db = app_context.db
+    [local] = list_users(db)
+    assert (local.username, local.can_sign_in) == ("local", False)
+    # Made in AUTH=local mode (the deployment acts), so owned by `local`.
+    savings = create_portfolio(app_context, "Savings")
+
+    alice = create_user(db, "alice", PASSWORD)
+
+    assert alice.id == local.id
+    assert (alice.username, alice.is_admin, alice.can_sign_in) == ("alice", True, True)
+    assert [user.username for user in list_users(db)] == ["alice"]
+    with db.session() as session:
+        assert session.get(Portfolio, savings.id).user_id == alice.id
+    with acting_as(Actor(alice.id)):
+        assert [p.name for p in list_portfolios(app_context)] == ["Savings"]
+
+
+def test_a_second_account_takes_over_nothing(app_context):
+    db = app_context.db
+    savings = create_portfolio(app_context, "Savings")
+    alice = create_user(db, "alice", PASSWORD)
+
+    bob = create_user(db, "bob", PASSWORD)
+
+    assert bob.id != alice.id
+    assert not bob.is_admin
+    assert [(u.username, u.is_admin) for u in list_users(db)] == [
+        ("alice", True),
+        ("bob", False),
+    ]
+    with db.session() as session:
+        assert session.get(Portfolio, savings.id).user_id == alice.id
+    with acting_as(Actor(bob.id)):
+        assert list_portfolios(app_context) == []
+        with pytest.raises(PortfolioNotFound):
+            get_portfolio(app_context, savings.id)
+
+
+def test_usernames_are_unique_whatever_their_case_and_passwords_have_a_minimum(app_context):
+    db = app_context.db
+    create_user(db, "alice", PASSWORD)
+    with pytest.raises(AccountError, match="exists already"):
+        create_user(db, "Alice", PASSWORD)
+    with pytest.raises(AccountError, match="at least 10"):
+        create_user(db, "bob", "short")
+    with pytest.raises(AccountError, match="username"):
+        create_user(db, "bob smith", PASSWORD)
+
+
+def test_only_the_sha256_of_a_token_is_stored(app_context, clock):
+    db = app_context.db
+    create_user(db, "alice", PASSWORD)
+
+    token = create_token(db, "alice", "read", clock.now())
+
+    with db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM api_tokens")).mappings().all()
+    assert len(rows) == 1
+    assert rows[0]["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+    secret_part = token[len("st_") :]
+    assert not any(secret_part in str(value) for value in rows[0].values())
+
+
+def test_a_token_is_listed_by_its_prefix_and_a_revoked_one_is_unknown(app_context, clock):
+    db = app_context.db
+    alice = create_user(db, "alice", PASSWORD)
+    token = create_token(db, "alice", "write", clock.now())
+    holder = holder_of(db, token, clock.now())
+    assert (holder.account.id, holder.scope) == (alice.id, "write")
+
+    [listed] = list_tokens(db, "ALICE")
+    assert (listed.username, listed.prefix, listed.scope) == ("alice", token[:10], "write")
+    assert (listed.created_at, listed.last_used_at, listed.revoked_at) == (
+        clock.now(),
+        clock.now(),
+        None,
+    )
+
+    clock.advance(timedelta(minutes=5))
+    revoke_token(db, listed.id, clock.now())
+
+    assert holder_of(db, token, clock.now()) is None
+    assert list_tokens(db)[0].revoked_at == clock.now()
+    with pytest.raises(AccountError, match="no live token"):
+        revoke_token(db, listed.id, clock.now())
+
+
+def test_a_made_up_token_or_scope_is_refused(app_context, clock):
+    db = app_context.db
+    create_user(db, "alice", PASSWORD)
+    token = create_token(db, "alice", "read", clock.now())
+    assert holder_of(db, token[:-1] + ("A" if token[-1] != "A" else "B"), clock.now()) is None
+    assert holder_of(db, "st_" + "x" * 43, clock.now()) is None
+    with pytest.raises(AccountError, match="scope"):
+        create_token(db, "alice", "admin", clock.now())
+    with pytest.raises(AccountError, match="no user"):
+        create_token(db, "carol", "read", clock.now())
