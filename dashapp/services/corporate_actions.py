@@ -132,11 +132,12 @@ def proposal_counts(proposals: Sequence[Proposal]) -> dict[str, dict[str, int]]:
 
 
 def accept_proposal(ctx: AppContext, portfolio_id: int, proposal_key: str) -> TransactionRow:
-    """Add the proposed transaction (bumping the version). Raises ProposalNotFound when the key
-    is not among the current proposals, LedgerError when the ledger refuses it."""
+    """Add the proposed transaction (bumping the version; the history records the "accept" of
+    `proposal_key`). Raises ProposalNotFound when the key is not among the current proposals,
+    LedgerError when the ledger refuses it."""
     for proposal in propose_corporate_actions(ctx, portfolio_id):
         if proposal.key == proposal_key:
-            return add_transaction(ctx, portfolio_id, proposal.draft())
+            return add_transaction(ctx, portfolio_id, proposal.draft(), proposal=proposal.key)
     raise ProposalNotFound(proposal_key)
 
 

@@ -148,7 +148,8 @@ def import_transactions(
     ctx: AppContext, portfolio_id: int, raw: bytes, filename: str
 ) -> ImportResult:
     """Import every transaction of the file or none, in one database transaction that also
-    bumps the portfolio's version. The whole ledger (stored plus imported) is validated,
+    bumps the portfolio's version and records one "import" (file name, format, rows) in its
+    history. The whole ledger (stored plus imported) is validated,
     oversells included. Raises LedgerError (ImportTooLarge past the limits) listing each bad
     row's number, column and reason; PortfolioNotFound for a missing portfolio."""
     parsed = parse_ledger_file(raw, ctx.settings.max_import_bytes, ctx.settings.max_import_rows)
@@ -160,6 +161,12 @@ def import_transactions(
         [(item.row, item.draft) for item in parsed.rows],
         parsed.style,
         parsed.labels,
+        # A file name longer than any file system's (255) is not one a user chose to keep.
+        source={
+            "filename": filename[:255],
+            "format": parsed.format,
+            "skipped": len(parsed.skipped),
+        },
     )
     return ImportResult(parsed.format, len(parsed.rows), tuple(parsed.skipped), version)
 

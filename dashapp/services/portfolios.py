@@ -1,4 +1,8 @@
-"""Use cases about portfolios and their holdings, for the dashboard, the API and jobs."""
+"""Use cases about portfolios and their holdings, for the dashboard, the API and jobs.
+
+Creating and renaming a portfolio is recorded in its history (`audit`) in the same database
+transaction; deleting one deletes its history with it (see `audit` for why).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from dashapp.analytics.holdings import (
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.demo import includes_demo_prices
 from dashapp.rules import CURRENCY_PATTERN, FreshnessState
+from dashapp.services import audit
 from dashapp.services.context import AppContext
 from dashapp.services.ownership import OWNED_BY_ACTING_USER, new_owner, owned, scope
 from dashapp.services.views import note_viewed
@@ -214,6 +219,8 @@ def create_portfolio(ctx: AppContext, name: str, base_currency: str = "USD") -> 
         portfolio = Portfolio(user_id=owner, name=clean_name, base_currency=currency, version=1)
         session.add(portfolio)
         _flush_named(session, clean_name)
+        detail = {"name": clean_name, "base_currency": currency}
+        audit.record(ctx, session, portfolio.id, "create", detail)
         return _summary(portfolio)
 
 
@@ -224,13 +231,18 @@ def rename_portfolio(ctx: AppContext, portfolio_id: int, name: str) -> Portfolio
     with ctx.db.session() as session:
         portfolio = _owned_portfolio(session, portfolio_id)
         _refuse_taken_name(session, clean_name, portfolio.user_id, portfolio_id)
-        portfolio.name = clean_name
+        before, portfolio.name = portfolio.name, clean_name
         _flush_named(session, clean_name)
+        if before != clean_name:
+            audit.record(
+                ctx, session, portfolio_id, "rename", {"before": before, "after": clean_name}
+            )
         return _summary(portfolio, _transaction_count(session, portfolio_id))
 
 
 def delete_portfolio(ctx: AppContext, portfolio_id: int) -> None:
-    """Delete a portfolio and every transaction of it, in one database transaction."""
+    """Delete a portfolio and every transaction of it, in one database transaction; its history
+    goes with it (ON DELETE CASCADE)."""
     with ctx.db.session() as session:
         _owned_portfolio(session, portfolio_id)
         session.execute(delete(Transaction).where(Transaction.portfolio_id == portfolio_id))

@@ -4,8 +4,9 @@ A change is refused with a `LedgerError` listing every `RowError` found (row, co
 never half-applied: first every field of every new row against the field rules
 (`ledger_fields`), then the whole ledger with the change (`ledger_check`), so that a SELL may not
 exceed the shares held on its date, and neither may editing or deleting an earlier row make a
-later SELL exceed them. Every accepted change bumps `Portfolio.version` in the same database
-transaction.
+later SELL exceed them. Every accepted change bumps `Portfolio.version` and is recorded in the
+portfolio's history (`audit`: who, when, the fields before and after) in the same database
+transaction, so a refused change leaves no trace and a recorded one was stored.
 
 Whether the market data provider knows a ticker is never asked while validating (that would
 block on the network): `ticker_status` reads the cache, `check_tickers` asks the provider in
@@ -26,6 +27,7 @@ from dashapp.analytics.holdings import LedgerLine
 from dashapp.db.models import Portfolio, PriceCoverage, Quote, Transaction
 from dashapp.market.errors import failed_as_unknown
 from dashapp.rules import LEDGER_FIELDS as FIELDS
+from dashapp.services import audit
 from dashapp.services.context import AppContext
 from dashapp.services.ledger_check import NEW_ID_BASE, check_ledger
 from dashapp.services.ledger_fields import (
@@ -94,10 +96,13 @@ def stored_ledger(ctx: AppContext, portfolio_id: int) -> StoredLedger:
         return _stored_ledger(session, portfolio_id)
 
 
-def add_transaction(ctx: AppContext, portfolio_id: int, draft: TransactionDraft) -> TransactionRow:
+def add_transaction(
+    ctx: AppContext, portfolio_id: int, draft: TransactionDraft, proposal: str | None = None
+) -> TransactionRow:
     """Validate `draft` against the field rules and the whole ledger, store it, bump the version.
 
-    Raises LedgerError (rows None) or PortfolioNotFound.
+    The history records an "add", or the "accept" of the corporate-action `proposal` (its key)
+    that the draft is. Raises LedgerError (rows None) or PortfolioNotFound.
     """
     with ctx.db.session() as session:
         bump_version(session, portfolio_id)
@@ -108,7 +113,14 @@ def add_transaction(ctx: AppContext, portfolio_id: int, draft: TransactionDraft)
         model = Transaction(portfolio_id=portfolio_id, **clean.values())
         session.add(model)
         session.flush()
-        return _row(model)
+        row = _row(model)
+        fields = audit.transaction_fields(row)
+        if proposal is None:
+            audit.record(ctx, session, portfolio_id, "add", {"transaction": fields})
+        else:
+            detail = {"proposal": proposal, "transaction": fields}
+            audit.record(ctx, session, portfolio_id, "accept", detail)
+        return row
 
 
 def update_transaction(
@@ -123,10 +135,14 @@ def update_transaction(
         clean = _clean_one(ctx, draft, portfolio.base_currency)
         others = _stored_entries(session, portfolio_id, without=model.id)
         check_ledger([*others, (model.id, clean)], {model.id: None}, "editing this transaction")
+        before = audit.transaction_fields(_row(model))
         for name, value in clean.values().items():
             setattr(model, name, value)
         session.flush()
-        return _row(model)
+        row = _row(model)
+        detail = {"before": before, "after": audit.transaction_fields(row)}
+        audit.record(ctx, session, portfolio_id, "edit", detail)
+        return row
 
 
 def delete_transaction(ctx: AppContext, portfolio_id: int, transaction_id: int) -> None:
@@ -137,7 +153,9 @@ def delete_transaction(ctx: AppContext, portfolio_id: int, transaction_id: int) 
         model = _transaction(session, portfolio_id, transaction_id)
         others = _stored_entries(session, portfolio_id, without=model.id)
         check_ledger(others, {}, action="deleting this transaction")
+        detail = {"transaction": audit.transaction_fields(_row(model))}
         session.execute(delete(Transaction).where(Transaction.id == model.id))
+        audit.record(ctx, session, portfolio_id, "delete", detail)
 
 
 def add_transactions(
@@ -146,8 +164,12 @@ def add_transactions(
     rows: Sequence[tuple[int | None, TransactionDraft]],
     style: NumberStyle = POINT_DECIMALS,
     labels: dict[str, str] | None = None,
+    *,
+    source: dict[str, Any],
 ) -> int:
-    """Add many drafts at once (the import): all of them or none, one version bump.
+    """Add many drafts at once (the import): all of them or none, one version bump, and one
+    "import" in the history, whose detail is `source` (the file: name, format, rows skipped)
+    with the number of rows added.
 
     `rows` pairs each draft with the row number its errors should carry; `labels` maps field
     names to the column headers the errors should name. Returns the new version. Raises
@@ -163,6 +185,7 @@ def add_transactions(
                 insert(Transaction),
                 [{"portfolio_id": portfolio_id, **clean.values()} for _, clean in cleaned],
             )
+        audit.record(ctx, session, portfolio_id, "import", {**source, "rows": len(cleaned)})
         return version
 
 
