@@ -10,6 +10,7 @@ from flask import Flask
 
 from dashapp.accounts.web import install_accounts
 from dashapp.api.backtests import backtest_blueprint
+from dashapp.api.history import history_blueprint
 from dashapp.api.openapi import openapi_blueprint
 from dashapp.api.portfolios import api_blueprint
 from dashapp.api.reports import reports_blueprint
@@ -37,6 +38,7 @@ from dashapp.telemetry.timing import (
 from dashapp.ui import shell
 from dashapp.ui.background_jobs import PerRequestCeleryManager, ThreadedDiskcacheManager
 from dashapp.ui.first_paint import install_first_paint
+from dashapp.ui.transactions.history import register_history_callbacks
 from dashapp.ui.validation import validation_layout
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -100,6 +102,9 @@ def create_app(
     register_not_found(app)
     register_dash_client_errors(app)
     server.register_blueprint(reports_blueprint(app_context))
+    # A portfolio's history: its JSON, and its card's callbacks on the transactions page.
+    server.register_blueprint(history_blueprint(app_context))
+    register_history_callbacks(app, app_context)
     install_http_cache(server, app_context)
     cache_versioned_files(server)
     # Last: the CSP allows each inline clientside callback by its hash, so all must be known.

@@ -1,5 +1,5 @@
 """The transactions page's frame: title, export links, proposals, editor, importer, the ledger
-grid and the delete confirmation, drawn for the portfolio of the address."""
+grid, its history and the delete confirmation, drawn for the portfolio of the address."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.services.audit import HistoryPage
 from dashapp.services.context import AppContext
 from dashapp.services.corporate_actions import Proposal, propose_corporate_actions
 from dashapp.services.ledger_export import export_warning
@@ -18,6 +19,7 @@ from dashapp.ui.components import confirm_modal
 from dashapp.ui.transactions import ids
 from dashapp.ui.transactions.form import editor
 from dashapp.ui.transactions.grid import grid_rows, ledger_grid
+from dashapp.ui.transactions.history import history_card, latest_changes
 from dashapp.ui.transactions.importer import importer
 from dashapp.ui.transactions.proposals import proposals_card
 
@@ -46,6 +48,7 @@ def layout(app_context: AppContext, portfolio_id: int) -> html.Div:
         export_warning(app_context, transactions),
         propose_corporate_actions(app_context, portfolio.id),
         app_context.settings.max_import_bytes,
+        latest_changes(app_context, portfolio),
     )
 
 
@@ -54,7 +57,7 @@ def validation_state() -> html.Div:
     with one blank proposal, so that the proposals' pattern-matching Add button is there too."""
     blank = PortfolioSummary(id=0, name="", base_currency="", version=0)
     proposal = Proposal("", "SPLIT", "", date.min, 0.0, 0.0, 0.0, "")
-    return page(blank, [], None, [proposal], 0)
+    return page(blank, [], None, [proposal], 0, HistoryPage([], None))
 
 
 def page(
@@ -63,9 +66,10 @@ def page(
     warning: str | None,
     proposals: list[Proposal],
     max_import_bytes: int,
+    history: HistoryPage,
 ) -> html.Div:
     """The page of a portfolio whose ledger has these grid rows, this export warning (None for
-    none) and these proposed corporate actions."""
+    none), these proposed corporate actions and these latest changes."""
     return html.Div(
         [
             dcc.Store(id=ids.PORTFOLIO, data=portfolio.id),
@@ -91,6 +95,7 @@ def page(
             importer(max_import_bytes),
             html.Div(id=ids.FEEDBACK, className="mb-2"),
             ledger_grid(rows),
+            history_card(history),
             _delete_modal(),
         ]
     )
