@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashapp.db.engine import Database
@@ -51,22 +52,27 @@ def create_user(db: Database, username: str, password: str, *, admin: bool = Fal
     """A new user with an argon2id password hash.
 
     The first account made while the only user is migration 0004's passwordless `local` takes
-    that user over, and with it every portfolio made in AUTH=local mode.
+    that user over, and with it every portfolio made in AUTH=local mode; it administers.
     """
     clean_name = check_username(username)
     check_password(password)
-    with db.session() as session:
-        if _by_name(session, clean_name) is not None:
-            raise AccountError(f'a user named "{clean_name}" exists already')
-        users = session.execute(select(User).order_by(User.id)).scalars().all()
-        claimable = len(users) == 1 and users[0].password_hash is None
-        user = users[0] if claimable else User(failed_signins=0)
-        user.username = clean_name
-        user.password_hash = PASSWORDS.hash(password)
-        user.is_admin = admin or claimable
-        session.add(user)
-        session.flush()
-        return _account(user)
+    password_hash = PASSWORDS.hash(password)
+    try:
+        with db.session() as session:
+            if _by_name(session, clean_name) is not None:
+                raise AccountError(f'a user named "{clean_name}" exists already')
+            unclaimed = _unclaimed_user(session)
+            if unclaimed is not None and _take_over(session, unclaimed, clean_name, password_hash):
+                return Account(unclaimed, clean_name, True, True)
+            user = User(
+                username=clean_name, password_hash=password_hash, is_admin=admin, failed_signins=0
+            )
+            session.add(user)
+            session.flush()
+            return _account(user)
+    except IntegrityError:
+        # The same name, made by another command between the check above and this one's write.
+        raise AccountError(f'a user named "{clean_name}" exists already') from None
 
 
 def set_password(db: Database, username: str, password: str) -> Account:
@@ -123,8 +129,16 @@ def sign_in(db: Database, username: str, password: str, now: datetime) -> SignIn
         if user.locked_until is not None and user.locked_until > now:
             return SignIn(None, user.locked_until)
         if not _verify(user.password_hash, password):
-            user.failed_signins += 1
-            extra = user.failed_signins - FREE_FAILURES
+            # Counted by the database, not from the row read above: tries made side by side
+            # would each write the same count, and the wait would never start.
+            failures = session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(failed_signins=User.failed_signins + 1)
+                .returning(User.failed_signins)
+                .execution_options(synchronize_session=False)
+            ).scalar_one()
+            extra = failures - FREE_FAILURES
             if extra >= 0:
                 wait = min(FIRST_LOCK_SECONDS * 2**extra, MAX_LOCK_SECONDS)
                 user.locked_until = now + timedelta(seconds=wait)
@@ -160,6 +174,25 @@ def _verify(password_hash: str, password: str) -> bool:
         return PASSWORDS.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _unclaimed_user(session: Session) -> int | None:
+    """The id of migration 0004's `local` while it is the only user and has no password."""
+    users = session.execute(select(User.id, User.password_hash).order_by(User.id).limit(2)).all()
+    return users[0].id if len(users) == 1 and users[0].password_hash is None else None
+
+
+def _take_over(session: Session, user_id: int, username: str, password_hash: str) -> bool:
+    """Give the passwordless user a name, a password and the admin role; False if it has a
+    password by now. Of two first accounts made at once, the second one's write waits for the
+    first and then finds the user taken, instead of renaming the first account."""
+    taken = session.execute(
+        update(User)
+        .where(User.id == user_id, User.password_hash.is_(None))
+        .values(username=username, password_hash=password_hash, is_admin=True)
+        .execution_options(synchronize_session=False)
+    )
+    return taken.rowcount == 1
 
 
 def _by_name(session: Session, username: str) -> User | None:

@@ -4,15 +4,19 @@ first account taking over AUTH=local's user, and API tokens stored only as a SHA
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from threading import Barrier
 
 import pytest
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import VerifyMismatchError
 from sqlalchemy import select, text
 
+from dashapp.accounts import users
 from dashapp.accounts.tokens import create_token, holder_of, list_tokens, revoke_token
 from dashapp.accounts.users import (
+    FREE_FAILURES,
     AccountError,
     create_user,
     list_users,
@@ -212,3 +216,55 @@ def test_a_made_up_token_or_scope_is_refused(app_context, clock):
         create_token(db, "alice", "admin", clock.now())
     with pytest.raises(AccountError, match="no user"):
         create_token(db, "carol", "read", clock.now())
+
+
+def side_by_side(count: int, work) -> list:
+    """Run `work(i)` in `count` threads at once; the answers in order, or the first error."""
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(work, range(count)))
+
+
+def test_wrong_passwords_tried_side_by_side_all_count_towards_the_wait(
+    app_context, clock, monkeypatch
+):
+    db = app_context.db
+    create_user(db, "alice", PASSWORD)
+    tries = FREE_FAILURES + 1
+    # Every try has read the account before any of them records its failure.
+    everyone_read = Barrier(tries, timeout=30)
+    check = users._verify
+
+    def verify_when_all_have_read(password_hash: str, password: str) -> bool:
+        everyone_read.wait()
+        return check(password_hash, password)
+
+    monkeypatch.setattr(users, "_verify", verify_when_all_have_read)
+
+    side_by_side(tries, lambda _: sign_in(db, "alice", WRONG, clock.now()))
+
+    monkeypatch.setattr(users, "_verify", check)
+    # Six failures: the first wait (30 s) doubled once.
+    refused = sign_in(db, "alice", PASSWORD, clock.now())
+    assert refused.account is None
+    assert refused.locked_until == clock.now() + timedelta(seconds=60)
+
+
+def test_two_first_accounts_made_at_once_take_over_local_only_once(app_context, monkeypatch):
+    db = app_context.db
+    both_looked = Barrier(2, timeout=30)
+    look = users._unclaimed_user
+
+    def look_then_wait(session):
+        found = look(session)
+        both_looked.wait()
+        return found
+
+    monkeypatch.setattr(users, "_unclaimed_user", look_then_wait)
+
+    made = side_by_side(2, lambda i: create_user(db, ["alice", "bob"][i], f"{PASSWORD} {i}"))
+
+    assert sorted(account.username for account in made) == ["alice", "bob"]
+    assert sorted(user.username for user in list_users(db)) == ["alice", "bob"]
+    assert sum(account.is_admin for account in made) == 1
+    for i, name in enumerate(["alice", "bob"]):
+        assert sign_in(db, name, f"{PASSWORD} {i}", app_context.clock.now()).account
