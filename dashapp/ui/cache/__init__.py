@@ -7,7 +7,8 @@ never rendered as HTML.
 
 `ids` names the components, `layout` places them, `overview` draws the cards, `tables` the
 ticker grid, job runs and latencies, `figures` the upstream chart, and `callbacks` redraws them
-and runs the actions. The shell and the tests import from here.
+and runs the actions, each as far as `roles` lets the acting user: admins do everything, others
+only refresh what they hold or benchmark. The shell and the tests import from here.
 """
 
 from dashapp.ui.cache.callbacks import register_callbacks

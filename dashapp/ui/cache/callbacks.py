@@ -5,6 +5,9 @@ Refreshing one ticker and warming everything run as background callbacks through
 confirmation first. A background callback runs in a thread, which cannot be killed: cancelling a
 warm also marks it cancelled in the shared cache, and the warm stops at its next batch
 (recorded as cancelled).
+
+Every action asks `roles` whether the acting user may take it before anything is fetched or
+forgotten: a refusal is a message on the page, never a 4xx, which Dash's renderer would drop.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ from dashapp.services.upkeep import (
 from dashapp.ui.cache import ids
 from dashapp.ui.cache.figures import upstream_figure
 from dashapp.ui.cache.overview import overview
+from dashapp.ui.cache.roles import (
+    NotAllowed,
+    refuse_unless_admin,
+    refuse_unless_refreshable,
+)
 from dashapp.ui.cache.tables import grid_rows, job_table, latency_table
 from dashapp.ui.job_controls import job_controls
 
@@ -85,10 +93,13 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     )
     def refresh_one(_clicks, ticker, version):
         try:
-            report = refresh_ticker(app_context, ticker or "")
+            name = parse_ticker(ticker or "")
+            refuse_unless_refreshable(app_context, name)
         except InvalidTicker:
             return _alert("Type a ticker symbol first, e.g. SPY.", "warning"), no_update
-        return _refresh_message(report), (version or 0) + 1
+        except NotAllowed as refusal:
+            return _refused(refusal), no_update
+        return _refresh_message(refresh_ticker(app_context, name)), (version or 0) + 1
 
     @app.callback(
         Output(ids.EVICT_MODAL, "is_open"),
@@ -102,6 +113,10 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     def ask_to_evict(evict_clicks, _cancel_clicks, ticker):
         if ctx.triggered_id == ids.EVICT_CANCEL:
             return False, no_update, no_update
+        try:
+            refuse_unless_admin("evict a ticker")
+        except NotAllowed as refusal:
+            return False, no_update, _refused(refusal)
         if not (ticker or "").strip():
             return False, no_update, _alert("Type or click the ticker to evict first.", "warning")
         try:
@@ -128,7 +143,10 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     )
     def evict(_clicks, ticker, version):
         try:
+            refuse_unless_admin("evict a ticker")
             name = evict_ticker(app_context, ticker or "")
+        except NotAllowed as refusal:
+            return False, _refused(refusal), no_update
         except InvalidTicker:
             return False, _alert("That is not a ticker symbol.", "warning"), no_update
         return False, _alert(f"Evicted {name}.", "success"), (version or 0) + 1
@@ -144,6 +162,10 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         prevent_initial_call=True,
     )
     def warm_now(set_progress, _clicks, version):
+        try:
+            refuse_unless_admin("warm the cache")
+        except NotAllowed as refusal:
+            return _refused(refusal), no_update
         set_progress((0, "starting"))
         token = secrets.token_hex(8)
         cache = app_context.cache
@@ -182,6 +204,10 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         prevent_initial_call=True,
     )
     def cancel_warm(_clicks):
+        try:
+            refuse_unless_admin("cancel a warm")
+        except NotAllowed as refusal:
+            return _refused(refusal)
         token = app_context.cache.get(PAGE_WARM_KEY)
         if token is None:
             return _alert("No warm started from this page is running.", "info")
@@ -193,6 +219,11 @@ def _refresh_message(report: UpkeepReport) -> dbc.Alert:
     if report.errors:
         return _alert(f"Could not refresh. {failures_by_ticker(report.errors)}", "danger")
     return _alert(f"Refreshed {', '.join(report.fetched) or 'nothing new'}.", "success")
+
+
+def _refused(refusal: NotAllowed) -> dbc.Alert:
+    """Why nothing was started or changed."""
+    return _alert(str(refusal), "warning")
 
 
 def _alert(text: str, color: str) -> dbc.Alert:

@@ -19,6 +19,8 @@ WARM = "cache-warm"
 WARM_CANCEL = "cache-warm-cancel"
 WARM_PROGRESS = "cache-warm-progress"
 MESSAGE = "cache-message"
+# Why a user who is not an admin finds Evict and Warm disabled.
+READ_ONLY_NOTE = "cache-read-only-note"
 
 # Asking before an evict.
 EVICT_MODAL = "cache-evict-modal"

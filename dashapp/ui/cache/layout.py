@@ -1,5 +1,6 @@
 """The cache page's frame: overview cards, upkeep actions, the ticker grid, the upstream chart,
-recent job runs and route latencies, redrawn every REFRESH_EVERY_MS."""
+recent job runs and route latencies, redrawn every REFRESH_EVERY_MS. A user who is not an admin
+sees Evict and Warm disabled, with a note saying why (the callbacks refuse them anyway)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dashapp.telemetry.hit_tally import HitRate
 from dashapp.ui.cache import ids
 from dashapp.ui.cache.figures import upstream_figure
 from dashapp.ui.cache.overview import overview
+from dashapp.ui.cache.roles import READ_ONLY_NOTE, administers
 from dashapp.ui.cache.tables import job_table, latency_table, ticker_grid
 from dashapp.ui.components import confirm_modal
 from dashapp.ui.job_controls import job_buttons, progress_bar
@@ -23,7 +25,7 @@ REFRESH_EVERY_MS = 15_000
 
 
 def layout(app_context: AppContext) -> html.Div:
-    return page(snapshot(app_context))
+    return page(snapshot(app_context), administers=administers())
 
 
 def validation_state() -> html.Div:
@@ -40,17 +42,18 @@ def validation_state() -> html.Div:
             budgets=[],
             job_runs=[],
             latencies=[],
-        )
+        ),
+        administers=True,
     )
 
 
-def page(view: CacheSnapshot) -> html.Div:
-    """The page showing what the cache held at one moment."""
+def page(view: CacheSnapshot, *, administers: bool) -> html.Div:
+    """The page showing what the cache held at one moment, with every action for an admin."""
     return html.Div(
         [
             html.H4("Price cache", className="mb-3"),
             html.Div(overview(view), id=ids.OVERVIEW),
-            _actions(),
+            _actions(administers),
             ticker_grid(view.tickers),
             dbc.Row(
                 [
@@ -83,7 +86,14 @@ def page(view: CacheSnapshot) -> html.Div:
     )
 
 
-def _actions() -> html.Div:
+def _actions(administers: bool) -> html.Div:
+    warm, cancel = job_buttons("Warm everything now", ids.WARM, ids.WARM_CANCEL)
+    warm.disabled = not administers
+    note = (
+        []
+        if administers
+        else [html.Div(READ_ONLY_NOTE, id=ids.READ_ONLY_NOTE, className="small text-muted mb-2")]
+    )
     return html.Div(
         [
             dbc.Row(
@@ -107,14 +117,17 @@ def _actions() -> html.Div:
                                 size="sm",
                                 color="outline-danger",
                                 className="me-4",
+                                disabled=not administers,
                             ),
-                            *job_buttons("Warm everything now", ids.WARM, ids.WARM_CANCEL),
+                            warm,
+                            cancel,
                         ],
                         md=9,
                     ),
                 ],
                 className="g-2 align-items-center mb-2",
             ),
+            *note,
             progress_bar(ids.WARM_PROGRESS),
             html.Div(id=ids.MESSAGE, className="small mb-2"),
         ]
