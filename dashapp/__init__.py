@@ -22,6 +22,7 @@ from dashapp.http_cache import install_http_cache
 from dashapp.json_answers import OrjsonProvider
 from dashapp.market.providers import MarketDataProvider
 from dashapp.not_found import register_not_found
+from dashapp.quotas import install_quotas
 from dashapp.secret_key import secret_key_of
 from dashapp.security_headers import install_security_headers
 from dashapp.services import cache_status
@@ -96,6 +97,8 @@ def create_app(
     install_accounts(server, app_context)
     # A body over the limit is refused (413) before anything reads it, quotas included.
     install_body_limits(server, settings)
+    # Per-user quotas on the expensive work; the pages and the API count into the same ones.
+    install_quotas(server, settings)
     server.register_blueprint(api_blueprint(app_context))
     server.register_blueprint(backtest_blueprint(app_context))
     server.register_blueprint(openapi_blueprint())

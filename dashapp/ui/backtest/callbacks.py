@@ -1,11 +1,19 @@
 """The backtest page's callbacks: the strategies a subject allows, the fields shown, answering
 a run from the cache or at once, the background job that fetches prices first, and drawing
-the result."""
+the result.
+
+Every run takes one from the user's backtest quota, a sweep from the sweep quota
+(`dashapp/quotas.py`): a run answered at once is charged by `ask` (checked before it computes),
+one that must fetch prices first by the background job, so a job started by a hand-made
+callback POST is charged too, and a run is never charged twice.
+"""
 
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, no_update
 
+from dashapp.quotas import OverQuota, backtest_quota, quotas_of
 from dashapp.services.answers import Ready
 from dashapp.services.backtest_requests import (
     BASKET_STRATEGIES,
@@ -96,12 +104,21 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             whole = " (a whole number of sessions)" if blank in ("fast", "slow") else ""
             return CLEARED, no_update, invalid(InvalidInput(blank, f"enter a number{whole}"))
         raw = form_request(form)
+        quotas = quotas_of(app.server)
         try:
-            answered = answer(app_context, parse_backtest_request(raw))
+            request = parse_backtest_request(raw)
+            quotas.check(backtest_quota(request.sweep))
+            answered = answer(app_context, request)
+            if isinstance(answered, Ready):
+                # Computed now or read from the cache; should the charge now fail (another
+                # tab took the last place), the result waits in the cache for the retry.
+                quotas.charge(backtest_quota(request.sweep))
         except InvalidInput as error:
             return CLEARED, no_update, invalid(error)
         except PortfolioNotFound:
             return None, no_update, "This portfolio no longer exists."
+        except OverQuota as refusal:
+            return CLEARED, no_update, _refused(refusal)
         if isinstance(answered, Ready):
             return answered.result, no_update, summary(answered.result)
         return COMPUTING, raw, "Fetching prices and computing in the background…"
@@ -109,16 +126,17 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     @answer_in_background(app, ids)
     def run_job(set_progress, raw):
         try:
+            request = parse_backtest_request(raw)
+            quotas_of(app.server).charge(backtest_quota(request.sweep))
             result = run_backtest(
-                app_context,
-                parse_backtest_request(raw),
-                fetch=True,
-                progress=percent_label(set_progress),
+                app_context, request, fetch=True, progress=percent_label(set_progress)
             )
         except InvalidInput as error:
             return no_update, invalid(error)
         except PortfolioNotFound:
             return None, "This portfolio no longer exists."
+        except OverQuota as refusal:
+            return CLEARED, _refused(refusal)
         set_progress((100, "done"))
         return result, summary(result)
 
@@ -157,3 +175,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             result["trades"],
             provenance_text(result),
         )
+
+
+def _refused(refusal: OverQuota) -> dbc.Alert:
+    """Nothing was run: the quota is used up, and when the user may run again."""
+    return dbc.Alert(refusal.message, color="warning", className="py-1 mb-0")

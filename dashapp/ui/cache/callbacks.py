@@ -6,8 +6,9 @@ confirmation first. A background callback runs in a thread, which cannot be kill
 warm also marks it cancelled in the shared cache, and the warm stops at its next batch
 (recorded as cancelled).
 
-Every action asks `roles` whether the acting user may take it before anything is fetched or
-forgotten: a refusal is a message on the page, never a 4xx, which Dash's renderer would drop.
+Every action asks `roles` whether the acting user may take it, and a refresh or warm then
+takes one from their quota (`dashapp/quotas.py`), before anything is fetched or forgotten: a
+refusal is a message on the page, never a 4xx, which Dash's renderer would drop.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from dashapp.quotas import OverQuota, quotas_of
 from dashapp.services.cache_status import failures_by_ticker, snapshot
 from dashapp.services.context import AppContext
 from dashapp.services.upkeep import (
@@ -95,9 +97,10 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         try:
             name = parse_ticker(ticker or "")
             refuse_unless_refreshable(app_context, name)
+            quotas_of(app.server).charge("refresh")
         except InvalidTicker:
             return _alert("Type a ticker symbol first, e.g. SPY.", "warning"), no_update
-        except NotAllowed as refusal:
+        except (NotAllowed, OverQuota) as refusal:
             return _refused(refusal), no_update
         return _refresh_message(refresh_ticker(app_context, name)), (version or 0) + 1
 
@@ -164,7 +167,8 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     def warm_now(set_progress, _clicks, version):
         try:
             refuse_unless_admin("warm the cache")
-        except NotAllowed as refusal:
+            quotas_of(app.server).charge("warm")
+        except (NotAllowed, OverQuota) as refusal:
             return _refused(refusal), no_update
         set_progress((0, "starting"))
         token = secrets.token_hex(8)
@@ -221,8 +225,8 @@ def _refresh_message(report: UpkeepReport) -> dbc.Alert:
     return _alert(f"Refreshed {', '.join(report.fetched) or 'nothing new'}.", "success")
 
 
-def _refused(refusal: NotAllowed) -> dbc.Alert:
-    """Why nothing was started or changed."""
+def _refused(refusal: NotAllowed | OverQuota) -> dbc.Alert:
+    """Why nothing was started or changed (a role or the quota), with when to try again."""
     return _alert(str(refusal), "warning")
 
 

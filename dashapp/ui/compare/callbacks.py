@@ -1,6 +1,11 @@
 """The comparison page's callbacks: adding typed tickers to the benchmarks, answering a question
 from the cache or at once, the background job that fetches prices first, drawing the result and
-the daily table that explains a series."""
+the daily table that explains a series.
+
+A comparison that must fetch prices takes one from the user's comparison quota
+(`dashapp/quotas.py`) where the fetch starts, in the background job; one answered from stored
+prices costs no quota.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashapp.quotas import OverQuota, quotas_of
 from dashapp.rules import ticker_symbol
 from dashapp.services.answers import Ready
 from dashapp.services.comparison import answer, compare, explain
@@ -106,6 +112,11 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         request = parse_request(
             job["portfolio_id"], job["benchmarks"], job["period"], job["start"], job["end"]
         )
+        try:
+            quotas_of(app.server).charge("comparison")
+        except OverQuota as refusal:
+            said = dbc.Alert(refusal.message, color="warning", className="py-1 mb-0")
+            return {"warnings": ["Nothing to show: see the message above."]}, said
         result = compare(
             app_context,
             request,

@@ -1,6 +1,10 @@
 """The dashboard's callbacks: they answer the user's choices (another portfolio, a refresh, an
 allocation grouping, benchmarks and period, a new portfolio), and two background callbacks fill
 what the caches lack (prices, the benchmark panel) once their request store is on the page.
+
+A price refresh, asked for or automatic, takes one from the user's refresh quota
+(`dashapp/quotas.py`) where it starts, in the background callback: a request store written by
+hand reaches it too.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from dashapp.quotas import OverQuota, quotas_of
 from dashapp.services.context import AppContext
 from dashapp.services.dashboard import ask_benchmark_panel, dashboard_page, dashboard_snapshot
 from dashapp.services.dashboard_panels import benchmark_panel
@@ -140,6 +145,11 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
     def refresh_prices(set_progress, request, auto_refreshed, allocation_by):
         if not request:
             raise PreventUpdate
+        try:
+            quotas_of(app.server).charge("refresh")
+        except OverQuota as refusal:
+            said = dbc.Alert(refusal.message, color="warning", className="py-1 mb-0")
+            return no_update, said, no_update, no_update, no_update
         portfolio_id = int(request["portfolio_id"])
         set_progress((10, "fetching prices", 10, 10))
         errors = refresh_portfolio_prices(app_context, portfolio_id)
