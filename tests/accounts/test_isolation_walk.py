@@ -672,7 +672,7 @@ def callback_name(key: str, spec: dict[str, Any]) -> str:
     return f"{function.__module__}.{function.__qualname__.rsplit('.', 1)[-1]}"
 
 
-def _payload(key: str, spec: dict[str, Any], probe: Probe) -> dict[str, Any]:
+def callback_body(key: str, spec: dict[str, Any], probe: Probe) -> dict[str, Any]:
     def item(entry: dict[str, str]) -> Any:
         name = f"{entry['id']}.{entry['property']}"
         value = probe.values.get(name)
@@ -699,7 +699,7 @@ def _payload(key: str, spec: dict[str, Any], probe: Probe) -> dict[str, Any]:
 
 def call(client: FlaskClient, key: str, spec: dict[str, Any], probe: Probe) -> tuple[int, str]:
     """POST the callback as the renderer does; a background one is polled until it answers."""
-    body = _payload(key, spec, probe)
+    body = callback_body(key, spec, probe)
     headers = {"Origin": OWN_ORIGIN}
     answer = client.post("/_dash-update-component", json=body, headers=headers)
     if not spec.get("background") or answer.status_code != 200:
@@ -763,7 +763,7 @@ def test_an_anonymous_callback_request_is_401(world: World):
         if callback_name(key, spec) == "dashapp.ui.shell.route":
             probe = Probe({"url.pathname": f"/portfolios/{world.a_portfolio}"}, ["url.pathname"])
             answer = world.anonymous.post(
-                "/_dash-update-component", json=_payload(key, spec, probe)
+                "/_dash-update-component", json=callback_body(key, spec, probe)
             )
             assert _is_unauthorized(answer), answer.status
             return
