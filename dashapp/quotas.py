@@ -102,28 +102,25 @@ class Quotas:
 
     def charge(self, kind: Kind) -> None:
         """Count one start of `kind` for the acting user, or raise OverQuota and count nothing."""
-        item, identifiers = self._item(kind)
-        try:
-            if self.limiter.limiter.hit(item, *identifiers):
-                return
-            reset_at = self.limiter.limiter.get_window_stats(item, *identifiers).reset_time
-        except StorageError:
-            log.warning(
-                "the quota storage failed: one %s let through uncounted", kind, exc_info=True
-            )
-            return
-        raise _over(kind, item, reset_at)
+        self._admit(kind, count=True)
 
     def check(self, kind: Kind) -> None:
         """Raise OverQuota if one more start of `kind` would exceed the quota; counts nothing
         (for a page that must know before it computes, and charges once it knows the cost)."""
+        self._admit(kind, count=False)
+
+    def _admit(self, kind: Kind, *, count: bool) -> None:
         item, identifiers = self._item(kind)
+        strategy = self.limiter.limiter
         try:
-            if self.limiter.limiter.test(item, *identifiers):
+            if (strategy.hit if count else strategy.test)(item, *identifiers):
                 return
-            reset_at = self.limiter.limiter.get_window_stats(item, *identifiers).reset_time
+            reset_at = strategy.get_window_stats(item, *identifiers).reset_time
         except StorageError:
-            log.warning("the quota storage failed: a %s check let through", kind, exc_info=True)
+            unseen = "uncounted" if count else "unchecked"
+            log.warning(
+                "the quota storage failed: one %s let through %s", kind, unseen, exc_info=True
+            )
             return
         raise _over(kind, item, reset_at)
 
