@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -21,6 +21,8 @@ TOKEN_PREFIX = "st_"
 SCOPES = ("read", "write")
 # Shown in lists: the "st_" and the first characters of the random part.
 SHOWN_PREFIX_LENGTH = 10
+# How precisely a token's last use is kept (see holder_of).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -99,19 +101,34 @@ def revoke_token(db: Database, token_id: int, now: datetime) -> None:
 
 
 def holder_of(db: Database, token: str, now: datetime) -> TokenHolder | None:
-    """The user a live token belongs to; None for an unknown or revoked one."""
+    """The user a live token belongs to; None for an unknown or revoked one.
+
+    Its last use is recorded to the minute: a script's every request need not write, so a read
+    with a token is not held up by another process's write (SQLite has one writer at a time).
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     with db.session() as session:
         row = session.execute(
-            select(ApiToken.id, ApiToken.scope, User.id, User.username, User.is_admin)
+            select(
+                ApiToken.id,
+                ApiToken.scope,
+                ApiToken.last_used_at,
+                User.id,
+                User.username,
+                User.is_admin,
+            )
             .join(User, User.id == ApiToken.user_id)
             .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
         ).first()
         if row is None:
             return None
-        session.execute(update(ApiToken).where(ApiToken.id == row[0]).values(last_used_at=now))
-    return TokenHolder(Account(row[2], row[3], row[4], True), row[1])
+        token_id, scope, last_used_at, user_id, username, is_admin = row
+        if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
+            session.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+            )
+    return TokenHolder(Account(user_id, username, is_admin, True), scope)
 
 
 def token_hash(token: str) -> str:

@@ -4,14 +4,18 @@ first account taking over AUTH=local's user, and API tokens stored only as a SHA
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from threading import Barrier
 
 import pytest
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import VerifyMismatchError
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from dashapp.accounts import users
 from dashapp.accounts.tokens import create_token, holder_of, list_tokens, revoke_token
@@ -23,6 +27,7 @@ from dashapp.accounts.users import (
     set_password,
     sign_in,
 )
+from dashapp.db.engine import Database
 from dashapp.db.models import Portfolio, User
 from dashapp.services.ownership import Actor, acting_as
 from dashapp.services.portfolios import (
@@ -268,3 +273,41 @@ def test_two_first_accounts_made_at_once_take_over_local_only_once(app_context, 
     assert sum(account.is_admin for account in made) == 1
     for i, name in enumerate(["alice", "bob"]):
         assert sign_in(db, name, f"{PASSWORD} {i}", app_context.clock.now()).account
+
+
+@contextmanager
+def another_writer(database_url: str) -> Iterator[None]:
+    """Another process in the middle of a write: SQLite's one write lock; on PostgreSQL the
+    token rows locked (a revoke or another request recording its use)."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.execute(text("SELECT id FROM api_tokens FOR UPDATE"))
+            yield
+            connection.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_a_token_used_again_within_the_minute_does_not_wait_for_a_writer(
+    app_context, clock, database_url
+):
+    create_user(app_context.db, "alice", PASSWORD)
+    token = create_token(app_context.db, "alice", "read", clock.now())
+    assert holder_of(app_context.db, token, clock.now()) is not None
+    impatient = Database.from_url(database_url, statement_timeout=1.0)
+    try:
+        with another_writer(database_url):
+            clock.advance(timedelta(seconds=59))
+            started = time.monotonic()
+            assert holder_of(impatient, token, clock.now()).account.username == "alice"
+            assert time.monotonic() - started < 0.5
+        # Once the minute has passed, the use is recorded again.
+        clock.advance(timedelta(seconds=1))
+        holder_of(impatient, token, clock.now())
+    finally:
+        impatient.dispose()
+    assert list_tokens(app_context.db)[0].last_used_at == clock.now()
