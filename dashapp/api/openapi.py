@@ -27,6 +27,7 @@ from pydantic.json_schema import models_json_schema
 
 from dashapp.api import models
 from dashapp.api.docs_page import render_docs
+from dashapp.api.history import HistoryAnswer, HistoryQuery
 from dashapp.api.validation import MAX_JSON_BYTES
 from dashapp.services.backtest_requests import BacktestBody
 from dashapp.services.input_errors import MAX_ID
@@ -96,6 +97,7 @@ AFTER_PORTFOLIO = {
         "listCorporateActions",
         "exportCsv",
         "exportJson",
+        "getHistory",
     )
 }
 AFTER_TRANSACTION = {
@@ -322,6 +324,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "reports",
         {200: CSV_FILE, 400: BAD_ID, 404: NOT_FOUND},
         query=models.RealizedQuery,
+    ),
+    Operation(
+        "getHistory",
+        "get",
+        f"{PORTFOLIO}/history",
+        "Who changed the ledger or the name, when and what, newest first",
+        "portfolios",
+        {200: Reply("a page of changes", HistoryAnswer), 400: BAD_ID, 404: NOT_FOUND},
+        query=HistoryQuery,
     ),
     Operation(
         "runBacktest",

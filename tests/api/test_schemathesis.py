@@ -324,6 +324,9 @@ def requests_for(client, fresh: int) -> dict[tuple[str, str, int], object]:
             "/api/portfolios/1/realized.csv?method=lifo"
         ),
         ("get", p + "/realized.csv", 404): lambda: client.get("/api/portfolios/999/realized.csv"),
+        ("get", p + "/history", 200): lambda: client.get("/api/portfolios/1/history?limit=5"),
+        ("get", p + "/history", 400): lambda: client.get("/api/portfolios/1/history?limit=0"),
+        ("get", p + "/history", 404): lambda: client.get("/api/portfolios/999/history"),
         ("get", "/api/openapi.json", 200): lambda: client.get("/api/openapi.json"),
         ("get", "/api/docs", 200): lambda: client.get("/api/docs"),
         ("delete", p, 400): lambda: client.delete("/api/portfolios/x"),
