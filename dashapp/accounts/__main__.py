@@ -116,22 +116,27 @@ def _parser() -> OneLineParser:
         return sub
 
     create = command("create-user", _create_user, "Create a user; the password is read from stdin.")
-    create.add_argument("username")
+    create.add_argument("username", metavar="USERNAME")
     create.add_argument("--admin", action="store_true", help="may administer the cache")
     password = command(
         "set-password", _set_password, "Give a user a new password, read from stdin."
     )
-    password.add_argument("username")
+    password.add_argument("username", metavar="USERNAME")
     command("list-users", _list_users, "List the users.")
     token = command(
         "create-token",
         _create_token,
         "Create a personal API token and print it, once, on stdout.",
     )
-    token.add_argument("username")
-    token.add_argument("--scope", choices=SCOPES, required=True)
+    token.add_argument("username", metavar="USERNAME")
+    token.add_argument(
+        "--scope",
+        choices=SCOPES,
+        required=True,
+        help="read: GET requests only; write: changes too",
+    )
     tokens = command("list-tokens", _list_tokens, "List API tokens, of one user or of all.")
-    tokens.add_argument("username", nargs="?")
+    tokens.add_argument("username", nargs="?", metavar="USERNAME")
     revoke = command("revoke-token", _revoke_token, "Revoke an API token by its id.")
     revoke.add_argument("token_id", type=_token_id, metavar="TOKEN_ID")
     return parser
