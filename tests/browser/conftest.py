@@ -60,7 +60,10 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # The app's CSP forbids eval and inline scripts, which Playwright's string predicates
+    # (wait_for_function) and axe's injected script need. The policy itself is exercised,
+    # unbypassed, on every page by test_csp_browser.py.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     opened = context.new_page()
     yield opened
     context.close()

@@ -26,7 +26,7 @@ WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('body *')]
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, bypass_csp=True)
     opened = context.new_page()
     yield opened
     context.close()
