@@ -79,6 +79,12 @@ class World:
 @pytest.fixture
 def world(tmp_path, database_url, clock) -> Iterator[World]:
     app = create_app(make_settings(tmp_path, database_url, auth="accounts"), clock=clock)
+    yield built_world(app, clock)
+    context_of(app).close()
+
+
+def built_world(app: Dash, clock) -> World:
+    """Users admin, alice (A) and bob (B) in `app`; A's portfolio, transactions and proposal."""
     context = context_of(app)
     # The first account takes over the migration's `local` user; A and B are ordinary users.
     create_user(context.db, "admin", PASSWORD, admin=True)
@@ -109,7 +115,7 @@ def world(tmp_path, database_url, clock) -> Iterator[World]:
     with acting_as(Actor(find_user_named(context.db, "bob").id)):
         b_portfolio = create_portfolio(context, "Bob's own").id
     assert a_portfolio == FILLER_PORTFOLIO + 1 and a_transaction == FILLER_TRANSACTION + 1
-    yield World(
+    return World(
         app=app,
         a=signed_in_client(app, "alice"),
         b=signed_in_client(app, "bob"),
@@ -127,7 +133,6 @@ def world(tmp_path, database_url, clock) -> Iterator[World]:
             MISSING_KEY: "<key>",
         },
     )
-    context.close()
 
 
 def _start_ids_high(context, owner: int) -> None:
@@ -332,19 +337,26 @@ def _assert_a_keeps_everything(world: World) -> None:
         assert len(list_transactions(context, world.a_portfolio)) == 2
 
 
-def test_a_backtest_of_another_users_portfolio_is_404(world: World):
-    body = {"portfolio_id": world.a_portfolio, "strategy": "buy_and_hold", "period": "1Y"}
-    by_b = world.b.post("/api/backtests", json=body, headers={"Origin": OWN_ORIGIN})
-    as_missing = world.b.post(
-        "/api/backtests",
-        json={**body, "portfolio_id": MISSING_PORTFOLIO},
-        headers={"Origin": OWN_ORIGIN},
-    )
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"strategy": "buy_and_hold", "period": "1Y"},
+        # A ticker, with "my" money flows: those of the portfolio named.
+        {"ticker": "SPY", "strategy": "buy_and_hold", "period": "1Y", "contributions": "mine"},
+    ],
+)
+def test_a_backtest_of_another_users_portfolio_is_404(world: World, asked: dict[str, Any]):
+    def post(client: FlaskClient, portfolio_id: int) -> TestResponse:
+        body = {**asked, "portfolio_id": portfolio_id}
+        return client.post("/api/backtests", json=body, headers={"Origin": OWN_ORIGIN})
+
+    # A first: what its run leaves in a cache is there when B asks.
+    own = post(world.a, world.a_portfolio)
+    assert own.status_code in (200, 202), own.text
+    by_b, as_missing = post(world.b, world.a_portfolio), post(world.b, MISSING_PORTFOLIO)
     assert by_b.status_code == as_missing.status_code == 404, by_b.text
     assert world.normalized(by_b.text) == world.normalized(as_missing.text)
-    own = world.a.post("/api/backtests", json=body, headers={"Origin": OWN_ORIGIN})
-    assert own.status_code in (200, 202), own.text
-    assert world.anonymous.post("/api/backtests", json=body).status_code == 401
+    assert post(world.anonymous, world.a_portfolio).status_code == 401
 
 
 # --- Pages -------------------------------------------------------------------------------------
@@ -395,10 +407,12 @@ def _with(probe: Probe, values: dict[str, Any], reads: bool = False) -> Probe:
     return Probe({**probe.values, **values}, probe.changed, reads)
 
 
-def _backtest_form(portfolio_id: int) -> dict[str, Any]:
+def _backtest_form(portfolio_id: int, mine: bool = False) -> dict[str, Any]:
+    """The backtest form on the portfolio's basket, or on SPY with the portfolio's own money
+    flows (`mine`)."""
     return {
-        "subject": "portfolio",
-        "ticker": None,
+        "subject": "ticker" if mine else "portfolio",
+        "ticker": "SPY" if mine else None,
         "portfolio": portfolio_id,
         "strategy": "buy_and_hold",
         "fast": 10,
@@ -413,7 +427,7 @@ def _backtest_form(portfolio_id: int) -> dict[str, Any]:
         "fixed-fee": 0,
         "fill": "next_open",
         "whole-shares": [],
-        "contributions": "lump",
+        "contributions": "mine" if mine else "lump",
         "benchmark": "SPY",
         "sweep": [],
         "metric": "total_return",
@@ -537,7 +551,10 @@ OWNED_CALLBACKS: dict[str, Callable[[World, int, int, str], list[Probe]]] = {
         )
     ],
     "dashapp.ui.backtest.callbacks.run_job": lambda w, p, t, k: [
-        Probe({"backtest-job.data": form_request(_backtest_form(p))}, ["backtest-job.data"])
+        Probe({"backtest-job.data": form_request(_backtest_form(p))}, ["backtest-job.data"]),
+        Probe(
+            {"backtest-job.data": form_request(_backtest_form(p, mine=True))}, ["backtest-job.data"]
+        ),
     ],
     "dashapp.ui.portfolios.ask": lambda w, p, t, k: [
         _clicked("portfolio-rename", p),
@@ -732,30 +749,34 @@ def test_every_callback_hides_another_users_portfolio_as_missing(world: World):
         "with the requests that name a portfolio, transaction or proposal, or NO_PORTFOLIO with "
         f"the reason: {unclassified}"
     )
-    probed = 0
-    for key, spec, name in callbacks:
-        if name in NO_PORTFOLIO:
-            continue
-        with_a = OWNED_CALLBACKS[name](world, world.a_portfolio, world.a_transaction, world.a_key)
-        with_missing = OWNED_CALLBACKS[name](
-            world, MISSING_PORTFOLIO, MISSING_TRANSACTION, MISSING_KEY
-        )
-        for probe, missing_probe in zip(with_a, with_missing, strict=True):
-            where = f"{name} as B with A's ids ({probe.changed[0]})"
-            # A first: what its answer leaves in a cache is there when B asks.
-            own = call(world.a, key, spec, probe) if probe.reads else None
-            by_b = call(world.b, key, spec, probe)
-            as_missing = call(world.b, key, spec, missing_probe)
-            assert by_b[0] == as_missing[0], f"{where}: {by_b} vs {as_missing}"
-            assert world.normalized(by_b[1]) == world.normalized(as_missing[1]), where
-            _assert_nothing_of_a(world.normalized(by_b[1]), where)
-            if own is not None:
-                assert world.normalized(own[1]) != world.normalized(as_missing[1]), (
-                    f"{name}: A's own answer is a missing portfolio's; the probe reaches nothing"
-                )
-            probed += 1
+    probed = sum(
+        walk_callback(world, key, spec, name)
+        for key, spec, name in callbacks
+        if name in OWNED_CALLBACKS
+    )
     assert probed >= len(OWNED_CALLBACKS)
     _assert_a_keeps_everything(world)
+
+
+def walk_callback(world: World, key: str, spec: dict[str, Any], name: str) -> int:
+    """Each probe of the callback as B with A's ids and with missing ones: alike, and nothing of
+    A's; a probe that reads is asked by A first. Returns the number of probes."""
+    with_a = OWNED_CALLBACKS[name](world, world.a_portfolio, world.a_transaction, world.a_key)
+    with_missing = OWNED_CALLBACKS[name](world, MISSING_PORTFOLIO, MISSING_TRANSACTION, MISSING_KEY)
+    for probe, missing_probe in zip(with_a, with_missing, strict=True):
+        where = f"{name} as B with A's ids ({probe.changed[0]})"
+        # A first: what its answer leaves in a cache is there when B asks.
+        own = call(world.a, key, spec, probe) if probe.reads else None
+        by_b = call(world.b, key, spec, probe)
+        as_missing = call(world.b, key, spec, missing_probe)
+        assert by_b[0] == as_missing[0], f"{where}: {by_b} vs {as_missing}"
+        assert world.normalized(by_b[1]) == world.normalized(as_missing[1]), where
+        _assert_nothing_of_a(world.normalized(by_b[1]), where)
+        if own is not None:
+            assert world.normalized(own[1]) != world.normalized(as_missing[1]), (
+                f"{name}: A's own answer is a missing portfolio's; the probe reaches nothing"
+            )
+    return len(with_a)
 
 
 def test_an_anonymous_callback_request_is_401(world: World):
