@@ -27,6 +27,7 @@ from werkzeug.test import TestResponse
 from dashapp import context_of, create_app
 from dashapp.accounts.users import create_user, find_user_named
 from dashapp.db.models import Portfolio, Transaction
+from dashapp.not_found import PAGES
 from dashapp.services.corporate_actions import propose_corporate_actions
 from dashapp.services.ownership import Actor, acting_as
 from dashapp.services.portfolios import create_portfolio, get_portfolio
@@ -379,6 +380,29 @@ def test_another_users_portfolio_page_is_the_missing_page(world: World, page: st
     assert own[0] == 200 and A_NAME in own[1]
     anonymous = world.anonymous.get(page.format(id=world.a_portfolio))
     assert _is_sign_in_redirect(anonymous)
+
+
+# Pages that show the shared price store, which holds every ticker anyone fetched prices for.
+SHARED_PRICE_PAGES = {"/cache"}
+
+
+def test_no_page_of_b_shows_a_portfolio_of_a(world: World):
+    """Every page as B (the layout the browser fetches for it) leaves A's portfolio out: its
+    name everywhere, its tickers everywhere but the shared price store."""
+    for path in sorted(PAGES):
+        by_b = _layout(world.b, path)
+        assert A_NAME not in by_b, f"{path} as B names A's portfolio"
+        if path not in SHARED_PRICE_PAGES:
+            assert A_TICKERS[0] not in by_b, f"{path} as B shows A's ticker"
+            # The page lists portfolios at all: A sees its own there.
+            assert A_NAME in _layout(world.a, path), f"{path} as A does not show A's portfolio"
+
+
+def _layout(client: FlaskClient, path: str) -> str:
+    """The layout the renderer fetches for the page at `path`."""
+    layout = client.get("/_dash-layout", headers={"Referer": f"{OWN_ORIGIN}{path}"})
+    assert layout.status_code == 200, f"{path}: {layout.status}"
+    return layout.get_data(as_text=True)
 
 
 # --- The Dash callback map ---------------------------------------------------------------------
