@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from dashapp.api.errors import BadRequest, log_client_error, register_json_errors
@@ -23,6 +23,7 @@ from dashapp.api.models import (
     TransactionBody,
 )
 from dashapp.api.validation import json_body, path_id, query
+from dashapp.quotas import answer_over_quota, quotas_of
 from dashapp.rules import LEDGER_FIELDS
 from dashapp.services.comparison import compare
 from dashapp.services.comparison_requests import parse_request
@@ -139,6 +140,8 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
         upload = request.files.get("file")
         if upload is None:
             raise BadRequest("file", "send the CSV as multipart/form-data field 'file'")
+        # Previews count too: both parse every row.
+        quotas_of(current_app).charge("import")
         raw = upload.stream.read(app_context.settings.max_import_bytes + 1)
         if preview:
             preview = preview_import(app_context, identifier, raw, upload.filename or "")
@@ -253,6 +256,7 @@ def api_blueprint(app_context: AppContext) -> Blueprint:
         ), status
 
     register_json_errors(api, not_found=(PortfolioNotFound, TransactionNotFound, ProposalNotFound))
+    answer_over_quota(api)
 
     return api
 

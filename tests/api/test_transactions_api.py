@@ -388,7 +388,9 @@ def test_corporate_actions_are_listed_and_accepted(app, client, portfolio_id):
 
 @pytest.fixture
 def sqlite_client(tmp_path, sqlite_url, clock):
-    application = create_app(make_settings(tmp_path, sqlite_url), clock=clock)
+    # Fifty uploads in a row: the per-user import quota is not what this test is about.
+    settings = make_settings(tmp_path, sqlite_url, quota_imports="1000/minute")
+    application = create_app(settings, clock=clock)
     yield application.server.test_client()
     context_of(application).close()
 

@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from dashapp.quotas import OverQuota, quotas_of
 from dashapp.services.context import AppContext
 from dashapp.services.corporate_actions import (
     ProposalNotFound,
@@ -206,6 +207,10 @@ def _register_import(app: Dash, app_context: AppContext) -> None:
     def preview(contents, filename, portfolio_id):
         if contents is None:  # cleared after an import
             raise PreventUpdate
+        try:
+            quotas_of(app.server).charge("import")
+        except OverQuota as refusal:
+            return dbc.Alert(refusal.message, color="warning", className="py-1"), True
         raw = uploaded_bytes(contents)
         if raw is None:
             alert = dbc.Alert("The upload could not be read.", color="danger", className="py-1")
@@ -235,6 +240,11 @@ def _register_import(app: Dash, app_context: AppContext) -> None:
         raw = uploaded_bytes(contents)
         if raw is None:
             raise PreventUpdate
+        try:
+            quotas_of(app.server).charge("import")
+        except OverQuota as refusal:
+            said = dbc.Alert(refusal.message, color="warning", className="py-1")
+            return no_update, said, True, no_update, no_update
         try:
             result = import_transactions(app_context, portfolio_id, raw, filename or "")
         except LedgerError as error:
