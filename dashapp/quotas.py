@@ -49,23 +49,6 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["refresh", "warm", "sweep", "backtest", "comparison", "import"]
 
-# The defaults, in limits' notation ("10/minute", "100 per hour"); see `install_quotas`.
-REFRESHES = "10/minute"
-WARMS = "5/minute"
-SWEEPS = "3/minute"
-BACKTESTS = "20/minute"
-COMPARISONS = "20/minute"
-# Counts every ledger file read, a preview as much as an import (both parse every row), so a
-# page import, previewed then imported, takes two.
-IMPORTS = "20/minute"
-DEFAULT_LIMITS: Mapping[Kind, str] = {
-    "refresh": REFRESHES,
-    "warm": WARMS,
-    "sweep": SWEEPS,
-    "backtest": BACKTESTS,
-    "comparison": COMPARISONS,
-    "import": IMPORTS,
-}
 # How the messages name each kind, in the plural.
 NOUNS: Mapping[Kind, str] = {
     "refresh": "refreshes",
@@ -138,11 +121,24 @@ def backtest_quota(sweep: bool) -> Kind:
     return "sweep" if sweep else "backtest"
 
 
+def configured_limits(settings: Settings) -> dict[Kind, str]:
+    """Each kind's limit as the QUOTA_* settings give it (README: Configuration)."""
+    return {
+        "refresh": settings.quota_refreshes,
+        "warm": settings.quota_warms,
+        "sweep": settings.quota_sweeps,
+        "backtest": settings.quota_backtests,
+        "comparison": settings.quota_comparisons,
+        "import": settings.quota_imports,
+    }
+
+
 def install_quotas(
-    server: Flask, settings: Settings, limits: Mapping[Kind, str] = DEFAULT_LIMITS
+    server: Flask, settings: Settings, limits: Mapping[Kind, str] | None = None
 ) -> Quotas:
     """Flask-Limiter on `server`, with Redis storage when REDIS_URL is set, else the host's
-    diskcache under CACHE_DIR; the quotas are then `quotas_of(server)`."""
+    diskcache under CACHE_DIR; the quotas are then `quotas_of(server)`. `limits` defaults to
+    the settings'."""
     if settings.redis_url:
         uri = settings.redis_url
         timeout = settings.redis_timeout_seconds
@@ -161,7 +157,7 @@ def install_quotas(
         storage_options={**options, "wrap_exceptions": True},
         strategy="moving-window",
     )
-    quotas = Quotas(limiter, limits)
+    quotas = Quotas(limiter, configured_limits(settings) if limits is None else limits)
     server.extensions[EXTENSION_KEY] = quotas
     return quotas
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse
+
 MARKET_DATA_CHOICES = ("yahoo", "demo")
 # "local": one implicit user, no sign-in, loopback only; "accounts": sign-in, users, API tokens.
 AUTH_CHOICES = ("local", "accounts")
@@ -47,6 +49,14 @@ class Settings:
     forwarded_proxies: int = 0
     # A bearer token that may read /metrics (besides an admin's API token); empty: none.
     metrics_token: str = field(default="", repr=False)
+    # Per-user quotas, in the limits library's notation ("10/minute", "100 per hour").
+    quota_refreshes: str = "10/minute"
+    quota_warms: str = "5/minute"
+    quota_sweeps: str = "3/minute"
+    quota_backtests: str = "20/minute"
+    quota_comparisons: str = "20/minute"
+    # Counts previews too (both parse every row): a page import, previewed then imported, is two.
+    quota_imports: str = "20/minute"
     port: int = 8050
     fresh_intraday_seconds: int = 300
     self_heal_sessions: int = 3
@@ -120,6 +130,12 @@ class Settings:
             auth=auth,
             forwarded_proxies=_integer(env, "FORWARDED_PROXIES", 0, minimum=0, maximum=5),
             metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            quota_refreshes=_rate(env, "QUOTA_REFRESHES", "10/minute"),
+            quota_warms=_rate(env, "QUOTA_WARMS", "5/minute"),
+            quota_sweeps=_rate(env, "QUOTA_SWEEPS", "3/minute"),
+            quota_backtests=_rate(env, "QUOTA_BACKTESTS", "20/minute"),
+            quota_comparisons=_rate(env, "QUOTA_COMPARISONS", "20/minute"),
+            quota_imports=_rate(env, "QUOTA_IMPORTS", "20/minute"),
             port=_integer(env, "PORT", 8050, minimum=1, maximum=65535),
             fresh_intraday_seconds=_integer(env, "FRESH_INTRADAY_SECONDS", 300, minimum=1),
             self_heal_sessions=_integer(env, "SELF_HEAL_SESSIONS", 3, minimum=0, maximum=30),
@@ -205,6 +221,20 @@ def _directory(env: Mapping[str, str], name: str, default: Path) -> Path:
     """The directory named by `name` (or `default`), absolute; `~` is the user's home."""
     raw = env.get(name, "").strip()
     return (Path(raw).expanduser() if raw else default).absolute()
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate such as "10/minute" or "100 per hour" (the limits library parses it)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        parse(raw)
+    except ValueError:
+        raise SettingsError(
+            name, f'expected a rate such as "10/minute" or "100 per hour", got {raw!r}'
+        ) from None
+    return raw
 
 
 def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:

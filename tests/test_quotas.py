@@ -5,6 +5,7 @@ API's 429 with Retry-After, and a page's message with nothing started."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import time
@@ -17,7 +18,7 @@ from flask import Flask
 from limits.storage import RedisStorage
 from sqlalchemy import func, select
 
-from dashapp import context_of
+from dashapp import context_of, create_app
 from dashapp.db.models import FetchLog
 from dashapp.quotas import OverQuota, Quotas, install_quotas
 from dashapp.services.ledger_fields import TransactionDraft
@@ -27,6 +28,7 @@ from dashapp.services.transactions import add_transaction
 from dashapp.settings import Settings
 from dashapp.ui.cache import ids as cache_ids
 from dashapp.ui.dashboard import ids as dashboard_ids
+from tests.api.test_transactions_api import upload
 from tests.conftest import TEST_REDIS_URL, make_settings
 from tests.dash_client import DashClient
 from tests.ui.test_backtest_page import ask
@@ -239,3 +241,54 @@ def test_the_cache_page_says_when_to_refresh_again_and_fetches_nothing(app):
     assert REFUSAL.fullmatch(said).group(2) == "refreshes"
     assert dashboard_ids.DASHBOARD_BODY not in dashboard
     assert fetches() == before
+
+
+def test_the_quota_settings_set_the_limits(tmp_path, users):
+    """QUOTA_WARMS=2/minute in the environment: the third warm in a minute is refused."""
+    settings = Settings.from_env(
+        {"QUOTA_WARMS": "2/minute"},
+        instance_dir=tmp_path / "instance",
+        cache_dir=tmp_path / "cache",
+    )
+    quotas = install_quotas(Flask("configured"), settings)
+    with acting_as(Actor(users[0])):
+        quotas.charge("warm")
+        quotas.charge("warm")
+        assert "You have started 2 warms" in refusal(quotas, "warm").message
+
+
+def test_imports_past_the_quota_answer_429_in_the_api_and_a_message_in_the_page(
+    tmp_path, sqlite_url, clock
+):
+    """QUOTA_IMPORTS=2/minute: two files read (an API import, a page preview); the third is
+    refused in both places, and nothing of it is stored."""
+    app = create_app(make_settings(tmp_path, sqlite_url, quota_imports="2/minute"), clock=clock)
+    try:
+        client = app.server.test_client()
+        portfolio = client.post("/api/portfolios", json={"name": "Imports"}).get_json()["id"]
+        csv = (
+            b"date,type,ticker,quantity,price,fees,currency,note\n2024-01-02,BUY,SPY,1,470,0,USD,\n"
+        )
+        assert upload(client, portfolio, csv).status_code == 201
+        page = DashClient(app)
+        contents = "data:text/csv;base64," + base64.b64encode(csv).decode()
+        preview = page.call(
+            "ledger-preview.children",
+            {"ledger-upload.contents": contents},
+            state={"ledger-upload.filename": "a.csv", "ledger-portfolio.data": portfolio},
+        )
+        assert "You have started" not in str(preview)
+        refused = upload(client, portfolio, csv)
+        assert refused.status_code == 429
+        assert "2 ledger imports or previews" in refused.get_json()["error"]
+        assert int(refused.headers["Retry-After"]) >= 1
+        again = page.call(
+            "ledger-preview.children",
+            {"ledger-upload.contents": contents},
+            state={"ledger-upload.filename": "a.csv", "ledger-portfolio.data": portfolio},
+        )
+        assert "You have started 2 ledger imports or previews" in str(again)
+        ledger = client.get(f"/api/portfolios/{portfolio}/transactions").get_json()
+        assert len(ledger) == 1
+    finally:
+        context_of(app).close()

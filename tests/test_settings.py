@@ -42,6 +42,8 @@ def test_heroku_postgres_url_gets_a_driver():
         ("REDIS_URL", "localhost:6379"),
         ("DATABASE_URL", "stocktracker.db"),
         ("RISK_FREE_RATE", "nan"),
+        ("QUOTA_WARMS", "often"),
+        ("AUTH", "ldap"),
     ],
 )
 def test_malformed_setting_names_the_variable(variable, value):

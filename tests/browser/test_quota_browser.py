@@ -14,7 +14,7 @@ from dashapp.db.models import FetchLog
 
 pytestmark = pytest.mark.browser
 
-# As many as the default refresh quota (dashapp.quotas.REFRESHES) allows in a minute.
+# As many as the default refresh quota (Settings.quota_refreshes, QUOTA_REFRESHES) allows in a minute.
 TICKERS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "AMD", "IBM", "KO")
 
 
