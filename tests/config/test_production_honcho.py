@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -63,12 +64,28 @@ def schema_url():
         yield url
 
 
-def get(url: str) -> tuple[int, str]:
+def get(url: str, opener: urllib.request.OpenerDirector | None = None) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with (opener or urllib.request.build_opener()).open(url, timeout=10) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def signed_in(base: str, username: str, password: str) -> urllib.request.OpenerDirector:
+    """A client with a cookie jar that signed in through the sign-in form, as a browser does."""
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    form = get(f"{base}/signin", browser)[1]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
+    fields = {"username": username, "password": password, "csrf_token": token, "next": "/"}
+    request = urllib.request.Request(
+        f"{base}/signin",
+        data=urllib.parse.urlencode(fields).encode(),
+        headers={"Origin": base},
+    )
+    with browser.open(request, timeout=10) as response:
+        assert response.status == 200
+    return browser
 
 
 def env_file(path: Path, overrides: dict[str, str]) -> Path:
@@ -125,9 +142,26 @@ def test_honcho_start_serves_the_dashboard_and_stops_cleanly(tmp_path, schema_ur
         # A Celery worker answered /healthz's ping: the worker of the Procfile is up.
         assert '"celery"' in health[1]
 
+        # .env.example deploys with AUTH=accounts: the dashboard asks who you are first.
         status, page = get(f"{base}/")
+        assert status == 200 and "Sign in to StockTracker" in page
+        assert get(f"{base}/_dash-layout")[0] == 401
+        made = subprocess.run(
+            [
+                *(sys.executable, "-m", "honcho", "run", "-e", str(env_path)),
+                *(sys.executable, "-m", "dashapp.accounts", "create-user", "admin", "--admin"),
+            ],
+            cwd=ROOT,
+            input="a long enough password\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert made.returncode == 0, made.stderr
+        browser = signed_in(base, "admin", "a long enough password")
+        status, page = get(f"{base}/", browser)
         assert status == 200 and "_dash-config" in page
-        assert get(f"{base}/_dash-layout")[0] == 200
+        assert get(f"{base}/_dash-layout", browser)[0] == 200
 
         honcho.send_signal(signal.SIGTERM)
         output, _ = honcho.communicate(timeout=STOP_SECONDS)
