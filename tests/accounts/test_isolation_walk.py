@@ -360,6 +360,20 @@ def test_a_backtest_of_another_users_portfolio_is_404(world: World, asked: dict[
     assert post(world.anonymous, world.a_portfolio).status_code == 401
 
 
+def test_a_name_another_user_took_is_free(world: World):
+    """Names are unique per owner: B creating or renaming to A's name learns nothing of it."""
+    origin = {"Origin": OWN_ORIGIN}
+    created = world.b.post("/api/portfolios", json={"name": A_NAME}, headers=origin)
+    assert created.status_code == 201, created.text
+    renamed = world.b.patch(
+        f"/api/portfolios/{world.b_portfolio}", json={"name": A_NAME + " 2"}, headers=origin
+    )
+    assert renamed.status_code == 200, renamed.text
+    # Taken by B itself, the name is refused: the check above could fail.
+    again = world.b.post("/api/portfolios", json={"name": A_NAME}, headers=origin)
+    assert again.status_code == 400, again.text
+
+
 # --- Pages -------------------------------------------------------------------------------------
 
 
