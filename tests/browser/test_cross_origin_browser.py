@@ -248,11 +248,12 @@ def test_another_origin_can_neither_import_nor_call_back_into_a_signed_in_sessio
           const form = new FormData();
           form.append("file", new File([csv], "own.csv", {type: "text/csv"}));
           form.append("csrf_token", document.querySelector("input[name=csrf_token]").value);
-          return (await fetch(path, {method: "POST", body: form})).status;
+          const answer = await fetch(path, {method: "POST", body: form});
+          return [answer.status, await answer.text()];
         }""",
         [import_path, CSV],
     )
-    assert own_import == 201
+    assert own_import[0] == 201, own_import
     own_call = page.evaluate(
         """async (body) => (await fetch("/_dash-update-component", {
           method: "POST", headers: {"Content-Type": "application/json"},
