@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,9 @@ class Account:
     username: str
     is_admin: bool
     can_sign_in: bool
+    # Changes when the password changes or the user signs out: a session cookie carries the
+    # stamp it was signed with and is no longer accepted once they differ.
+    session_stamp: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,12 @@ def create_user(db: Database, username: str, password: str, *, admin: bool = Fal
                 raise AccountError(f'a user named "{clean_name}" exists already')
             unclaimed = _unclaimed_user(session)
             if unclaimed is not None and _take_over(session, unclaimed, clean_name, password_hash):
-                return Account(unclaimed, clean_name, True, True)
+                taken = session.execute(
+                    select(User)
+                    .where(User.id == unclaimed)
+                    .execution_options(populate_existing=True)
+                ).scalar_one()
+                return _account(taken)
             user = User(
                 username=clean_name, password_hash=password_hash, is_admin=admin, failed_signins=0
             )
@@ -95,13 +104,19 @@ def list_users(db: Database) -> list[Account]:
 def find_user(db: Database, user_id: int) -> Account | None:
     with db.engine.connect() as connection:
         row = connection.execute(
-            select(User.id, User.username, User.is_admin, User.password_hash).where(
-                User.id == user_id
-            )
+            select(
+                User.id, User.username, User.is_admin, User.password_hash, User.session_epoch
+            ).where(User.id == user_id)
         ).first()
     if row is None:
         return None
-    return Account(row.id, row.username, row.is_admin, row.password_hash is not None)
+    return Account(
+        row.id,
+        row.username,
+        row.is_admin,
+        row.password_hash is not None,
+        _stamp(row.password_hash, row.session_epoch),
+    )
 
 
 def find_user_named(db: Database, username: str) -> Account | None:
@@ -201,5 +216,24 @@ def _by_name(session: Session, username: str) -> User | None:
     ).scalar_one_or_none()
 
 
+def end_sessions(db: Database, user_id: int) -> None:
+    """Sign the user out everywhere: every session cookie issued so far stops working."""
+    with db.session() as session:
+        session.execute(
+            update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1)
+        )
+
+
+def _stamp(password_hash: str | None, session_epoch: int | None) -> str:
+    material = f"{password_hash or ''}:{session_epoch or 0}".encode()
+    return hashlib.sha256(material).hexdigest()[:24]
+
+
 def _account(user: User) -> Account:
-    return Account(user.id, user.username, user.is_admin, user.password_hash is not None)
+    return Account(
+        user.id,
+        user.username,
+        user.is_admin,
+        user.password_hash is not None,
+        _stamp(user.password_hash, user.session_epoch),
+    )

@@ -25,7 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashapp.accounts.csrf import TOKEN_FIELD, CrossSiteRequest, check_same_origin, csrf_token
 from dashapp.accounts.tokens import holder_of
-from dashapp.accounts.users import Account, find_user, first_user, sign_in
+from dashapp.accounts.users import Account, end_sessions, find_user, first_user, sign_in
 from dashapp.services.context import AppContext
 from dashapp.services.ownership import ANONYMOUS, Actor, start_acting, stop_acting
 
@@ -49,9 +49,12 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class SignedInUser(UserMixin):
+    """The session remembers "<user id>:<session stamp>": a new password or a sign-out changes
+    the stamp, and every cookie signed with the old one, copies included, stops working."""
+
     def __init__(self, account: Account) -> None:
         self.account = account
-        self.id = str(account.id)
+        self.id = f"{account.id}:{account.session_stamp}"
 
 
 class RequestSecureCookies(SecureCookieSessionInterface):
@@ -85,9 +88,12 @@ def install_accounts(server: Flask, app_context: AppContext) -> None:
     local_users: list[Account | None] = []
 
     @logins.user_loader
-    def load_user(user_id: str) -> SignedInUser | None:
+    def load_user(remembered: str) -> SignedInUser | None:
+        user_id, _, stamp = remembered.partition(":")
         account = find_user(db, int(user_id)) if user_id.isdigit() else None
         if account is None or (not account.can_sign_in and not settings.demo):
+            return None
+        if not hmac.compare_digest(stamp.encode(), account.session_stamp.encode()):
             return None
         return SignedInUser(account)
 
@@ -96,11 +102,11 @@ def install_accounts(server: Flask, app_context: AppContext) -> None:
         if not local_users:
             local_users.append(first_user(db))
         acting, by_token = _who(app_context, local_users[0])
+        if isinstance(acting, Response):
+            return acting
         g.acting_token = start_acting(acting)
         g.by_token = by_token
         path = request.path
-        if isinstance(acting, Response):
-            return acting
         if path == "/metrics":
             return _metrics_gate(app_context, acting)
         if acting.user_id == ANONYMOUS.user_id and not path.startswith(PUBLIC_PREFIXES):
@@ -149,6 +155,9 @@ def install_accounts(server: Flask, app_context: AppContext) -> None:
 
     @server.post(SIGN_OUT_PATH)
     def sign_out() -> Any:
+        # Ends every copy of the session (the cookie is all there is of it), on every device.
+        if current_user.is_authenticated:
+            end_sessions(db, current_user.account.id)
         logout_user()
         session.clear()
         return redirect(SIGN_IN_PATH if settings.accounts else "/")

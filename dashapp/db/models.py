@@ -69,6 +69,8 @@ class User(Base):
     # Failed sign-ins in a row, and until when the next attempt is refused (the throttle).
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Bumped by signing out: every session cookie signed before then stops working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 
