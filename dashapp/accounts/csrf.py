@@ -49,7 +49,7 @@ def check_same_origin(request: Request, session_cookie: str) -> None:
         raise CrossSiteRequest("a change from an opaque origin is refused")
     if claimed:
         if claimed.lower() != own:
-            raise CrossSiteRequest(f"a change from another site ({claimed}) is refused")
+            raise CrossSiteRequest(_refusal(claimed.lower(), own))
     elif request.referrer and _origin(request.referrer) != own:
         raise CrossSiteRequest("a change from another site is refused")
     from_a_browser = bool(claimed or request.referrer or session_cookie in request.cookies)
@@ -62,6 +62,17 @@ def check_same_origin(request: Request, session_cookie: str) -> None:
             raise CrossSiteRequest(
                 f"a form needs the page's {TOKEN_FIELD}: reload the page and try again"
             )
+
+
+def _refusal(claimed: str, own: str) -> str:
+    """Why a change from `claimed` is refused; when only the scheme differs, the page came over
+    HTTPS through a proxy the app was not told to trust."""
+    if urlsplit(claimed).netloc == urlsplit(own).netloc:
+        return (
+            f"a change from {claimed} is refused: this server sees its own address as {own}."
+            " Behind an HTTPS proxy, set FORWARDED_PROXIES to the number of proxies in front"
+        )
+    return f"a change from another site ({claimed}) is refused"
 
 
 def _origin(url: str) -> str:
