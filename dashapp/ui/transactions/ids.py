@@ -50,6 +50,8 @@ UNKNOWN_TICKER = "ledger-unknown-ticker"
 
 # Importing a file: the upload, its preview and the second click.
 UPLOAD = "ledger-upload"
+# Says, in the browser, that a chosen file is over the import limit (assets/ledger_upload.js).
+UPLOAD_REFUSED = "ledger-upload-refused"
 IMPORT = "ledger-import"
 PREVIEW = "ledger-preview"
 PREVIEW_SUMMARY = "ledger-preview-summary"

@@ -39,6 +39,9 @@ def importer(max_bytes: int) -> dbc.Card:
                                 ),
                                 className="ledger-upload border rounded p-2 small",
                                 multiple=False,
+                                # The browser neither reads nor sends a larger file;
+                                # assets/ledger_upload.js says so in the note below.
+                                max_size=max_bytes,
                             ),
                         ),
                         dbc.Col(
@@ -47,6 +50,12 @@ def importer(max_bytes: int) -> dbc.Card:
                         ),
                     ],
                     className="g-2 align-items-center",
+                ),
+                html.Div(
+                    id=ids.UPLOAD_REFUSED,
+                    role="alert",
+                    className="text-danger small",
+                    **{"data-max-bytes": str(max_bytes)},
                 ),
                 html.Div(id=ids.PREVIEW, className="mt-2"),
             ]
