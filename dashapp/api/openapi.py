@@ -75,6 +75,10 @@ LEDGER_REFUSED = Reply(
     models.FieldError,
     alternatives=(models.LedgerErrors,),
 )
+OVER_QUOTA = Reply(
+    "over the user's quota (QUOTA_* settings); the Retry-After header says when to try again",
+    models.Error,
+)
 TOO_LARGE = Reply(f"a JSON body over {MAX_JSON_BYTES:,} bytes", models.Error)
 PORTFOLIO = "/api/portfolios/{portfolio_id}"
 # Links make schemathesis's stateful run chain calls the way a script does: create a
@@ -224,7 +228,13 @@ OPERATIONS: tuple[Operation, ...] = (
             201: Reply("imported", models.ImportResult),
             400: LEDGER_REFUSED,
             404: NOT_FOUND,
-            413: Reply("the file is over MAX_IMPORT_BYTES or MAX_IMPORT_ROWS", models.LedgerErrors),
+            413: Reply(
+                "the file is over MAX_IMPORT_BYTES or MAX_IMPORT_ROWS (`errors`), or the whole"
+                " request over the body limit, refused unread (`error`)",
+                models.LedgerErrors,
+                alternatives=(models.Error,),
+            ),
+            429: OVER_QUOTA,
         },
         body=models.ImportUpload,
         body_media="multipart/form-data",
@@ -345,6 +355,7 @@ OPERATIONS: tuple[Operation, ...] = (
             400: Reply("a malformed field, named as 'field: reason'", models.FieldError),
             404: Reply("unknown portfolio", models.Error),
             413: TOO_LARGE,
+            429: OVER_QUOTA,
         },
         body=BacktestBody,
     ),

@@ -190,6 +190,15 @@ BIG = "x" * 70_000
 HEADER = "date,type,ticker,quantity,price,fees,currency,note\n"
 
 
+def until_refused(send, most: int = 100):
+    """Send until the quota answers 429 (at most `most` times); returns the last answer."""
+    for _ in range(most):
+        answer = send()
+        if answer.status_code == 429:
+            break
+    return answer
+
+
 def requests_for(client, fresh: int) -> dict[tuple[str, str, int], object]:
     """One request per documented (method, path, status); `fresh` is an empty portfolio."""
     row = client.post(f"/api/portfolios/{fresh}/transactions", json=BUY).get_json()["id"]
@@ -327,6 +336,19 @@ def requests_for(client, fresh: int) -> dict[tuple[str, str, int], object]:
         ("get", p + "/history", 200): lambda: client.get("/api/portfolios/1/history?limit=5"),
         ("get", p + "/history", 400): lambda: client.get("/api/portfolios/1/history?limit=0"),
         ("get", p + "/history", 404): lambda: client.get("/api/portfolios/999/history"),
+        # Last but the deletions: these spend the user's import and backtest quotas.
+        ("post", p + "/import", 429): lambda: until_refused(
+            lambda: client.post(
+                f"/api/portfolios/{fresh}/import?preview=1",
+                **csv_upload(HEADER + "2024-03-04,BUY,MSFT,1,1,,,\n"),
+            )
+        ),
+        ("post", "/api/backtests", 429): lambda: until_refused(
+            lambda: client.post(
+                "/api/backtests",
+                json={"ticker": "AAPL", "fast": 10, "slow": 20, "period": "1Y"},
+            )
+        ),
         ("get", "/api/openapi.json", 200): lambda: client.get("/api/openapi.json"),
         ("get", "/api/docs", 200): lambda: client.get("/api/docs"),
         ("delete", p, 400): lambda: client.delete("/api/portfolios/x"),
