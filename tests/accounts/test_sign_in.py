@@ -199,12 +199,6 @@ def test_signing_out_takes_a_post_from_our_own_pages(accounts_app):
     assert client.get("/").headers["Location"] == "/signin?next=/"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the session lives only in the signed cookie: signing out clears the browser's copy, "
-    "but a copy taken before (another machine, a stolen cookie) stays signed in for 14 days; "
-    "Flask-Login's alternative token (get_id with a per-user counter bumped at sign-out) ends it",
-)
 def test_signing_out_ends_every_copy_of_the_session(accounts_app):
     client = signed_in_client(accounts_app, "alice")
     token = session_token(client)
