@@ -808,6 +808,8 @@ def walk_callback(world: World, key: str, spec: dict[str, Any], name: str) -> in
         by_b = call(world.b, key, spec, probe)
         as_missing = call(world.b, key, spec, missing_probe)
         assert by_b[0] == as_missing[0], f"{where}: {by_b} vs {as_missing}"
+        # A missing portfolio is the user's mistake, never a server error and a traceback.
+        assert as_missing[0] < 500, f"{name} with a missing portfolio: {as_missing}"
         assert world.normalized(by_b[1]) == world.normalized(as_missing[1]), where
         _assert_nothing_of_a(world.normalized(by_b[1]), where)
         if own is not None:

@@ -117,11 +117,11 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
         except OverQuota as refusal:
             said = dbc.Alert(refusal.message, color="warning", className="py-1 mb-0")
             return {"warnings": ["Nothing to show: see the message above."]}, said
-        result = compare(
-            app_context,
-            request,
-            progress=percent_label(set_progress),
-        )
+        try:
+            result = compare(app_context, request, progress=percent_label(set_progress))
+        except PortfolioNotFound:
+            gone = dbc.Alert("This portfolio no longer exists.", color="warning", className="py-1")
+            return {"warnings": ["Nothing to show: see the message above."]}, gone
         set_progress((100, "done"))
         return result, _warnings(result)
 

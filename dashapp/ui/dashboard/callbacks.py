@@ -152,9 +152,13 @@ def register_callbacks(app: Dash, app_context: AppContext) -> None:
             return no_update, said, no_update, no_update, no_update
         portfolio_id = int(request["portfolio_id"])
         set_progress((10, "fetching prices", 10, 10))
-        errors = refresh_portfolio_prices(app_context, portfolio_id)
-        set_progress((90, "drawing", 90, 90))
-        snapshot = dashboard_snapshot(app_context, portfolio_id)
+        try:
+            errors = refresh_portfolio_prices(app_context, portfolio_id)
+            set_progress((90, "drawing", 90, 90))
+            snapshot = dashboard_snapshot(app_context, portfolio_id)
+        except PortfolioNotFound:
+            gone = dbc.Alert("This portfolio no longer exists.", color="warning")
+            return no_update, gone, no_update, no_update, no_update
         attempted = sorted({*(auto_refreshed or []), portfolio_id})
         return (
             render_view(snapshot.holdings),
