@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -132,15 +133,34 @@ def first_user(db: Database) -> Account | None:
     return None if first_id is None else find_user(db, first_id)
 
 
-def sign_in(db: Database, username: str, password: str, now: datetime) -> SignIn:
+class StrangerFailures(Protocol):
+    """Where failed sign-ins under names no account has are counted (a diskcache: the app's
+    shared cache). Without it an unknown name would never wait, and five wrong passwords
+    would tell a real username from a made-up one."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any, expire: float | None = None) -> bool: ...
+
+
+def sign_in(
+    db: Database,
+    username: str,
+    password: str,
+    now: datetime,
+    strangers: StrangerFailures | None = None,
+) -> SignIn:
     """Check a password. After FREE_FAILURES wrong ones in a row the account waits 30 s before
     the next try, doubling with each further failure up to 15 minutes; a try during the wait
-    is refused unchecked. An unknown name costs one hash check too and answers alike."""
+    is refused unchecked. An unknown name costs one hash check too and answers alike, its
+    failures counted in `strangers` with the same waits."""
     with db.session() as session:
         user = _by_name(session, username) if isinstance(username, str) else None
         if user is None or user.password_hash is None:
             _verify(UNKNOWN_USER_HASH, password)
-            return SignIn(None)
+            if strangers is None or not isinstance(username, str):
+                return SignIn(None)
+            return SignIn(None, _stranger_failed(strangers, username, now))
         if user.locked_until is not None and user.locked_until > now:
             return SignIn(None, user.locked_until)
         if not _verify(user.password_hash, password):
@@ -163,6 +183,21 @@ def sign_in(db: Database, username: str, password: str, now: datetime) -> SignIn
         if PASSWORDS.check_needs_rehash(user.password_hash):
             user.password_hash = PASSWORDS.hash(password)
         return SignIn(_account(user))
+
+
+def _stranger_failed(strangers: StrangerFailures, username: str, now: datetime) -> datetime | None:
+    """Count one failure under a name no account has; returns until when it must wait."""
+    key = "signin-stranger:" + hashlib.sha256(username.strip().lower().encode()).hexdigest()
+    failures, locked_until = strangers.get(key) or (0, None)
+    if locked_until is not None and locked_until > now:
+        return locked_until
+    failures += 1
+    extra = failures - FREE_FAILURES
+    if extra >= 0:
+        wait = min(FIRST_LOCK_SECONDS * 2**extra, MAX_LOCK_SECONDS)
+        locked_until = now + timedelta(seconds=wait)
+    strangers.set(key, (failures, locked_until), expire=MAX_LOCK_SECONDS * 2)
+    return locked_until
 
 
 def check_username(username: str) -> str:

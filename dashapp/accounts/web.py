@@ -138,6 +138,7 @@ def install_accounts(server: Flask, app_context: AppContext) -> None:
             request.form.get("username", ""),
             request.form.get("password", ""),
             app_context.clock.now(),
+            app_context.cache,
         )
         if answer.account is not None:
             session.clear()
@@ -147,7 +148,7 @@ def install_accounts(server: Flask, app_context: AppContext) -> None:
         if answer.locked_until is not None and answer.locked_until > app_context.clock.now():
             wait = int((answer.locked_until - app_context.clock.now()).total_seconds()) + 1
             message = (
-                f"Too many failed sign-ins for this user. Try again in {wait} s"
+                f"Too many failed sign-ins for this username. Try again in {wait} s"
                 f" (at {answer.locked_until:%H:%M:%S} UTC)."
             )
             return _sign_in_form(target, message, 429, {"Retry-After": str(wait)})

@@ -94,11 +94,6 @@ def test_after_five_failures_the_page_says_when_to_try_again(accounts_app, clock
     assert client.get("/api/portfolios").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the throttle counts failures of existing users only, so five wrong passwords tell an "
-    "existing name (429) from an unknown one (401); users.sign_in must throttle any name alike",
-)
 def test_the_throttle_does_not_tell_an_existing_user_from_an_unknown_one(accounts_app):
     client = accounts_app.server.test_client()
     answers = {}
