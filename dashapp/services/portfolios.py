@@ -229,7 +229,7 @@ def rename_portfolio(ctx: AppContext, portfolio_id: int, name: str) -> Portfolio
     since no figure depends on the name."""
     clean_name = _clean_name(name)
     with ctx.db.session() as session:
-        portfolio = _owned_portfolio(session, portfolio_id)
+        portfolio = owned_portfolio(session, portfolio_id)
         _refuse_taken_name(session, clean_name, portfolio.user_id, portfolio_id)
         before, portfolio.name = portfolio.name, clean_name
         _flush_named(session, clean_name)
@@ -244,7 +244,7 @@ def delete_portfolio(ctx: AppContext, portfolio_id: int) -> None:
     """Delete a portfolio and every transaction of it, in one database transaction; its history
     goes with it (ON DELETE CASCADE)."""
     with ctx.db.session() as session:
-        _owned_portfolio(session, portfolio_id)
+        owned_portfolio(session, portfolio_id)
         session.execute(delete(Transaction).where(Transaction.portfolio_id == portfolio_id))
         session.execute(delete(Portfolio).where(Portfolio.id == portfolio_id))
 
@@ -371,7 +371,7 @@ def refresh_portfolio_prices(ctx: AppContext, portfolio_id: int) -> dict[str, st
     return {**report.errors, **quotes.errors}
 
 
-def _owned_portfolio(session: Session, portfolio_id: int) -> Portfolio:
+def owned_portfolio(session: Session, portfolio_id: int) -> Portfolio:
     """The portfolio, if the acting user owns it; raises PortfolioNotFound otherwise."""
     portfolio = session.execute(
         select(Portfolio).where(Portfolio.id == portfolio_id, owned())

@@ -24,7 +24,7 @@ from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
 from dashapp.analytics.holdings import LedgerLine
-from dashapp.db.models import Portfolio, PriceCoverage, Quote, Transaction
+from dashapp.db.models import PriceCoverage, Quote, Transaction
 from dashapp.market.errors import failed_as_unknown
 from dashapp.rules import LEDGER_FIELDS as FIELDS
 from dashapp.services import audit
@@ -41,8 +41,7 @@ from dashapp.services.ledger_fields import (
     exchange_today,
 )
 from dashapp.services.ledger_numbers import POINT_DECIMALS, NumberStyle
-from dashapp.services.ownership import owned
-from dashapp.services.portfolios import PortfolioNotFound, bump_version
+from dashapp.services.portfolios import bump_version, owned_portfolio
 
 TickerStatus = Literal["known", "unknown", "unchecked"]
 
@@ -86,7 +85,7 @@ class StoredLedger:
 def list_transactions(ctx: AppContext, portfolio_id: int) -> list[TransactionRow]:
     """The ledger in ledger order (trade_date, id). Raises PortfolioNotFound."""
     with ctx.db.session() as session:
-        _portfolio(session, portfolio_id)
+        owned_portfolio(session, portfolio_id)
         return _stored_rows(session, portfolio_id)
 
 
@@ -106,7 +105,7 @@ def add_transaction(
     """
     with ctx.db.session() as session:
         bump_version(session, portfolio_id)
-        portfolio = _portfolio(session, portfolio_id)
+        portfolio = owned_portfolio(session, portfolio_id)
         clean = _clean_one(ctx, draft, portfolio.base_currency)
         proposed = NEW_ID_BASE + 1
         check_ledger([*_stored_entries(session, portfolio_id), (proposed, clean)], {proposed: None})
@@ -130,7 +129,7 @@ def update_transaction(
     the edited row in its place (so an edit that oversells a later SELL is refused)."""
     with ctx.db.session() as session:
         bump_version(session, portfolio_id)
-        portfolio = _portfolio(session, portfolio_id)
+        portfolio = owned_portfolio(session, portfolio_id)
         model = _transaction(session, portfolio_id, transaction_id)
         clean = _clean_one(ctx, draft, portfolio.base_currency)
         others = _stored_entries(session, portfolio_id, without=model.id)
@@ -149,7 +148,7 @@ def delete_transaction(ctx: AppContext, portfolio_id: int, transaction_id: int) 
     """Delete one transaction unless the ledger without it oversells a later SELL."""
     with ctx.db.session() as session:
         bump_version(session, portfolio_id)
-        _portfolio(session, portfolio_id)
+        owned_portfolio(session, portfolio_id)
         model = _transaction(session, portfolio_id, transaction_id)
         others = _stored_entries(session, portfolio_id, without=model.id)
         check_ledger(others, {}, action="deleting this transaction")
@@ -290,16 +289,6 @@ def _clean_one(ctx: AppContext, draft: TransactionDraft, base_currency: str) -> 
     return clean
 
 
-def _portfolio(session: Session, portfolio_id: int) -> Portfolio:
-    """The portfolio if the acting user owns it; PortfolioNotFound otherwise."""
-    portfolio = session.execute(
-        select(Portfolio).where(Portfolio.id == portfolio_id, owned())
-    ).scalar_one_or_none()
-    if portfolio is None:
-        raise PortfolioNotFound(portfolio_id)
-    return portfolio
-
-
 def _transaction(session: Session, portfolio_id: int, transaction_id: int) -> Transaction:
     model = session.get(Transaction, transaction_id)
     if model is None or model.portfolio_id != portfolio_id:
@@ -318,7 +307,7 @@ def _stored_rows(session: Session, portfolio_id: int) -> list[TransactionRow]:
 
 
 def _stored_ledger(session: Session, portfolio_id: int) -> StoredLedger:
-    portfolio = _portfolio(session, portfolio_id)
+    portfolio = owned_portfolio(session, portfolio_id)
     return StoredLedger(portfolio_id, portfolio.base_currency, _stored_rows(session, portfolio_id))
 
 
