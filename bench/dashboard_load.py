@@ -29,6 +29,7 @@ from dashapp.clock import FrozenClock
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.market.fetch_log import count_requests
 from dashapp.process import configure_process
+from dashapp.services.ownership import new_owner
 from dashapp.settings import Settings
 from tests.dash_client import DashClient
 
@@ -41,7 +42,9 @@ def seed_portfolio(app, holdings: int) -> int:
     context = context_of(app)
     tickers = [f"B{index:04d}" for index in range(holdings)]
     with context.db.session() as session:
-        portfolio = Portfolio(name=f"bench {holdings}", base_currency="USD", version=1)
+        portfolio = Portfolio(
+            user_id=new_owner(session), name=f"bench {holdings}", base_currency="USD", version=1
+        )
         session.add(portfolio)
         session.flush()
         session.add_all(

@@ -47,6 +47,7 @@ from dashapp.analytics.lots import realized_by_year, realized_lots
 from dashapp.clock import FrozenClock
 from dashapp.db.models import Portfolio, Transaction
 from dashapp.process import configure_process
+from dashapp.services.ownership import new_owner
 from dashapp.services.reports import reports
 from dashapp.settings import Settings
 
@@ -113,7 +114,9 @@ def timed(call: Callable[[], object], runs: int) -> tuple[list[float], list[floa
 def seed(app, ledger: pd.DataFrame) -> int:
     context = context_of(app)
     with context.db.session() as session:
-        portfolio = Portfolio(name="bench reports", base_currency="USD", version=1)
+        portfolio = Portfolio(
+            user_id=new_owner(session), name="bench reports", base_currency="USD", version=1
+        )
         session.add(portfolio)
         session.flush()
         session.bulk_insert_mappings(
