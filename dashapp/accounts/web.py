@@ -99,26 +99,24 @@ def install_accounts(server: Flask, app_context: AppContext) -> None:
 
     @server.before_request
     def gate() -> Any:
+        path = request.path
+        if path.startswith(PUBLIC_PREFIXES):
+            # Nobody's, and decided without the database: /healthz must answer while it is down.
+            g.acting_token = start_acting(ANONYMOUS)
+            return _same_origin_or_refusal(server)
         if not local_users:
             local_users.append(first_user(db))
         acting, by_token = _who(app_context, local_users[0])
         if isinstance(acting, Response):
             return acting
         g.acting_token = start_acting(acting)
-        g.by_token = by_token
-        path = request.path
         if path == "/metrics":
             return _metrics_gate(app_context, acting)
-        if acting.user_id == ANONYMOUS.user_id and not path.startswith(PUBLIC_PREFIXES):
+        if acting.user_id == ANONYMOUS.user_id:
             if path.startswith(MACHINE_PREFIXES):
                 return _unauthorized("sign in, or send Authorization: Bearer <token>")
             return redirect(f"{SIGN_IN_PATH}?next={quote(_local_path(request.full_path))}")
-        if not by_token:
-            try:
-                check_same_origin(request, server.config["SESSION_COOKIE_NAME"])
-            except CrossSiteRequest as refused:
-                return _refusal(str(refused), 403)
-        return None
+        return None if by_token else _same_origin_or_refusal(server)
 
     @server.teardown_request
     def forget(_error: BaseException | None) -> None:
@@ -162,6 +160,15 @@ def install_accounts(server: Flask, app_context: AppContext) -> None:
         logout_user()
         session.clear()
         return redirect(SIGN_IN_PATH if settings.accounts else "/")
+
+
+def _same_origin_or_refusal(server: Flask) -> Response | None:
+    """None when the request may change state for its session (csrf.py), else the 403."""
+    try:
+        check_same_origin(request, server.config["SESSION_COOKIE_NAME"])
+    except CrossSiteRequest as refused:
+        return _refusal(str(refused), 403)
+    return None
 
 
 def signed_in_name() -> str | None:
