@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from dashapp import create_app
+from dashapp import context_of, create_app
 from dashapp.clock import FrozenClock
+from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from tests.conftest import make_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -98,3 +99,13 @@ def live_apps(tmp_path: Path, clock: FrozenClock) -> Iterator[LiveApps]:
     apps = LiveApps(tmp_path, clock)
     yield apps
     apps.close()
+
+
+@pytest.fixture
+def demo(live_apps: LiveApps) -> tuple[str, int]:
+    """The demo portfolio, its prices warm, served: (base URL, portfolio id)."""
+    app = live_apps.build()
+    context = context_of(app)
+    portfolio_id = seed_demo_portfolio(context)
+    warm_demo_cache(context, portfolio_id)
+    return live_apps.serve(app), portfolio_id

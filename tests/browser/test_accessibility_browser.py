@@ -10,8 +10,6 @@ import os
 
 import pytest
 
-from dashapp import context_of
-from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from tests.browser.pages import AXE_SCRIPT, DEMO_PAGES, open_ready
 
 pytestmark = pytest.mark.browser
@@ -26,15 +24,6 @@ def axe_script() -> str:
             pytest.fail(f"{AXE_SCRIPT} is missing: run `npm ci` at the repository root")
         pytest.skip("axe-core is not installed (npm ci)")
     return str(AXE_SCRIPT)
-
-
-@pytest.fixture
-def demo(live_apps):
-    app = live_apps.build()
-    context = context_of(app)
-    portfolio_id = seed_demo_portfolio(context)
-    warm_demo_cache(context, portfolio_id)
-    return live_apps.serve(app), portfolio_id
 
 
 def blocking_violations(page, axe_script: str) -> list[str]:

@@ -15,8 +15,6 @@ import time
 
 import pytest
 
-from dashapp import context_of
-from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from tests.browser.pages import DEMO_PAGES
 
 pytestmark = pytest.mark.browser
@@ -36,15 +34,6 @@ PAGES = {
     "/portfolios/{id}/reports": "#income-chart .trace.bars path",
     "/api/docs": "section.operation",
 }
-
-
-@pytest.fixture
-def demo(live_apps):
-    app = live_apps.build()
-    context = context_of(app)
-    portfolio_id = seed_demo_portfolio(context)
-    warm_demo_cache(context, portfolio_id)
-    return live_apps.serve(app), portfolio_id
 
 
 @pytest.fixture

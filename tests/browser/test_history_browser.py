@@ -10,19 +10,12 @@ from playwright.sync_api import expect
 from dashapp import context_of
 from dashapp.services.portfolios import create_portfolio
 from dashapp.services.transactions import TransactionDraft, add_transaction
+from tests.browser.test_ledger_browser import fill_transaction
 
 pytestmark = pytest.mark.browser
 
 ROWS = "#ledger-history-rows .ledger-change"
 MARKUP_FILE = "<img src=x onerror=alert(1)>.csv"
-
-
-def fill_transaction(page, trade_date: str, kind: str, ticker: str, quantity: str, price: str):
-    page.fill("#ledger-trade_date", trade_date)
-    page.select_option("#ledger-kind", kind)
-    page.fill("#ledger-ticker", ticker)
-    page.fill("#ledger-quantity", quantity)
-    page.fill("#ledger-price", price)
 
 
 def latest_is(page, text: str) -> None:

@@ -7,8 +7,6 @@ import itertools
 
 import pytest
 
-from dashapp import context_of
-from dashapp.services.demo import seed_demo_portfolio, warm_demo_cache
 from tests.browser.pages import DEMO_PAGES, open_ready
 
 pytestmark = pytest.mark.browser
@@ -30,15 +28,6 @@ def phone(browser):
     opened = context.new_page()
     yield opened
     context.close()
-
-
-@pytest.fixture
-def demo(live_apps):
-    app = live_apps.build()
-    context = context_of(app)
-    portfolio_id = seed_demo_portfolio(context)
-    warm_demo_cache(context, portfolio_id)
-    return live_apps.serve(app), portfolio_id
 
 
 @pytest.mark.parametrize("path", list(DEMO_PAGES))
